@@ -1,0 +1,118 @@
+//! Command-line arguments (the CLI contract of `../shared/design.md`).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "poolsight",
+    version,
+    about = "Audit and security analytics for AWS Cognito Identity Pool credentials"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// More logging (-v: debug for poolsight, -vv: everything).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Log line format (logs go to stderr).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest local CloudTrail files or folders into the lake.
+    Ingest(IngestArgs),
+    /// Write realistic synthetic CloudTrail in the S3 delivery layout.
+    Sample(SampleArgs),
+    /// Ingest sample-data/ into a demo lake and print a report (no AWS, no network).
+    Demo(DemoArgs),
+    /// Run one SQL query on the lake.
+    Sql(SqlArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Files or folders: CloudTrail S3-layout trees, {"Records":[…]} files, JSON Lines,
+    /// `aws logs filter-log-events` and `aws cloudtrail lookup-events` output.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// The lake folder (created if missing).
+    #[arg(long, default_value = "./poolsight-lake")]
+    pub lake: PathBuf,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Records larger than this many bytes are quarantined.
+    #[arg(long, default_value_t = poolsight_model::normalize::DEFAULT_MAX_RECORD_BYTES)]
+    pub max_record_bytes: usize,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SampleArgs {
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of CloudTrail records to write.
+    #[arg(long, default_value_t = 10_000)]
+    pub events: usize,
+    /// Random seed: the same seed writes the same files.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Days the trail covers.
+    #[arg(long, default_value_t = 2)]
+    pub days: u32,
+    /// First day of the trail (UTC, YYYY-MM-DD).
+    #[arg(long, default_value = "2026-11-20")]
+    pub start: String,
+    /// Leave out the attacks and false-positive traps.
+    #[arg(long)]
+    pub no_attacks: bool,
+    /// Also write CloudWatch Logs and EventBridge copies of some events.
+    #[arg(long)]
+    pub other_sources: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The demo lake folder.
+    #[arg(long, default_value = "./poolsight-demo")]
+    pub lake: PathBuf,
+    /// The sample data to ingest (default: the repository's sample-data/).
+    #[arg(long)]
+    pub sample_data: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The lake folder.
+    #[arg(long, default_value = "./poolsight-lake")]
+    pub lake: PathBuf,
+    /// The query (tables: events, quarantine).
+    pub query: String,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Csv,
+    Json,
+    Jsonl,
+}

@@ -1,0 +1,57 @@
+//! `poolsight demo`: ingest `sample-data/` into a demo lake and report on it.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use poolsight_detect::{report, LakeSession};
+use poolsight_ingest::IngestOptions;
+
+use crate::cli::{DemoArgs, OutputFormat};
+use crate::output::write_batches;
+
+/// Where the sample data is: `--sample-data`, else `./sample-data`, else
+/// the repository this binary was built from.
+fn sample_data_dir(args: &DemoArgs) -> Result<PathBuf> {
+    if let Some(dir) = &args.sample_data {
+        return Ok(dir.clone());
+    }
+    let candidates = [
+        PathBuf::from("sample-data"),
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample-data"),
+    ];
+    for candidate in candidates {
+        if candidate.is_dir() {
+            return Ok(candidate);
+        }
+    }
+    bail!("sample-data/ not found: run from the repository root or pass --sample-data DIR")
+}
+
+pub fn run(args: &DemoArgs) -> Result<u8> {
+    let sample = sample_data_dir(args)?;
+    println!(
+        "poolsight demo: ingesting {} into {}",
+        sample.display(),
+        args.lake.display()
+    );
+    let started = Instant::now();
+    let summary =
+        super::ingest::ingest_with_progress(&[sample], &args.lake, IngestOptions::default())?;
+    println!(
+        "{}",
+        super::ingest::summary_line(&summary, started.elapsed().as_secs_f64())
+    );
+    let runtime = super::runtime()?;
+    runtime.block_on(async {
+        let session = LakeSession::open(&args.lake).await?;
+        let stdout = std::io::stdout();
+        let mut out = stdout.lock();
+        for (title, batches) in report::run(&session).await? {
+            use std::io::Write;
+            writeln!(out, "\n== {title} ==")?;
+            write_batches(&mut out, &batches, OutputFormat::Table)?;
+        }
+        Ok(0)
+    })
+}

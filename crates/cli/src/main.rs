@@ -1,0 +1,53 @@
+//! `poolsight`: the command-line front of the pipeline. Thin glue: argument
+//! parsing, logging set-up and exit codes here; the work lives in the
+//! library crates (ingest, lake, detect, sample).
+
+mod cli;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, LogFormat};
+
+/// Exit code for a run that failed (bad input everywhere, bad arguments,
+/// a missing lake, an I/O error).
+pub const EXIT_ERROR: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli);
+    let result = match &cli.command {
+        Command::Ingest(args) => commands::ingest::run(args),
+        Command::Sample(args) => commands::sample::run(args),
+        Command::Demo(args) => commands::demo::run(args),
+        Command::Sql(args) => commands::sql::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn init_logging(cli: &Cli) {
+    let level = match (cli.quiet, cli.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn,poolsight=info",
+        (false, 1) => "info,poolsight=debug,poolsight_ingest=debug,poolsight_lake=debug",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("POOLSIGHT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.with_target(false).init(),
+    }
+}

@@ -1,0 +1,299 @@
+//! The poolsight lake on local disk: Hive-partitioned Parquet that DuckDB,
+//! Athena and Spark read unchanged.
+//!
+//! ```text
+//! <lake>/events/event_date=YYYY-MM-DD/part-<run>-<writer>-<n>.parquet
+//! <lake>/quarantine/ingest_date=YYYY-MM-DD/quarantine-<run>.parquet
+//! <lake>/findings/…                      (detections)
+//! <lake>/_state/event_keys/…             (dedup index, rebuildable from events/)
+//! <lake>/_state/lock                     (one writer at a time)
+//! ```
+//!
+//! Writes are atomic: a file is written under a hidden temporary name
+//! (`.part-….parquet.tmp`, which no engine reads) and renamed when complete.
+//! Dedup is by `event_key` (the CloudTrail `eventID`, or a content hash),
+//! across runs and across sources, through [`KeyIndex`].
+
+pub mod keys;
+pub mod quarantine;
+pub mod writer;
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use fs4::fs_std::FileExt;
+
+pub use keys::KeyIndex;
+pub use quarantine::{QuarantineEntry, QuarantineWriter};
+pub use writer::{EventWriter, WriterOptions};
+
+/// Errors of the lake.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("lake {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("lake {path}: Parquet: {source}")]
+    Parquet {
+        path: PathBuf,
+        #[source]
+        source: parquet::errors::ParquetError,
+    },
+    #[error("lake: Arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    #[error("lake {path} is in use by another poolsight process (lock file {lock}); wait for it to finish")]
+    Locked { path: PathBuf, lock: PathBuf },
+    #[error("{path} is not a poolsight lake: {reason}")]
+    NotALake { path: PathBuf, reason: String },
+}
+
+impl LakeError {
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        LakeError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub fn parquet(path: impl Into<PathBuf>, source: parquet::errors::ParquetError) -> Self {
+        LakeError::Parquet {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+pub type Result<T, E = LakeError> = std::result::Result<T, E>;
+
+/// Folder of the `events` table.
+pub const EVENTS_DIR: &str = "events";
+/// Folder of quarantined records.
+pub const QUARANTINE_DIR: &str = "quarantine";
+/// Folder of stored findings.
+pub const FINDINGS_DIR: &str = "findings";
+/// Folder of poolsight's own state (ignored by engines: it starts with `_`).
+pub const STATE_DIR: &str = "_state";
+
+/// A lake rooted at a folder.
+#[derive(Debug, Clone)]
+pub struct Lake {
+    root: PathBuf,
+}
+
+impl Lake {
+    /// A lake at `root`, created if missing (for writers).
+    pub fn create(root: impl Into<PathBuf>) -> Result<Self> {
+        let lake = Lake { root: root.into() };
+        for dir in [EVENTS_DIR, QUARANTINE_DIR, STATE_DIR] {
+            let path = lake.root.join(dir);
+            fs::create_dir_all(&path).map_err(|e| LakeError::io(&path, e))?;
+        }
+        Ok(lake)
+    }
+
+    /// An existing lake at `root` (for readers): errors clearly when the
+    /// folder is missing or holds no `events/` table.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
+        let root = root.into();
+        if !root.is_dir() {
+            return Err(LakeError::NotALake {
+                reason: "the folder does not exist; create one with `poolsight ingest PATH --lake DIR` or `poolsight demo`".into(),
+                path: root,
+            });
+        }
+        if !root.join(EVENTS_DIR).is_dir() {
+            return Err(LakeError::NotALake {
+                reason: format!("it has no `{EVENTS_DIR}/` folder; ingest something into it first"),
+                path: root,
+            });
+        }
+        Ok(Lake { root })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn events_dir(&self) -> PathBuf {
+        self.root.join(EVENTS_DIR)
+    }
+
+    pub fn quarantine_dir(&self) -> PathBuf {
+        self.root.join(QUARANTINE_DIR)
+    }
+
+    pub fn findings_dir(&self) -> PathBuf {
+        self.root.join(FINDINGS_DIR)
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join(STATE_DIR)
+    }
+
+    /// Takes the lake's writer lock; fails at once with
+    /// [`LakeError::Locked`] when another process holds it. Released on drop.
+    pub fn lock(&self) -> Result<LakeLock> {
+        let path = self.state_dir().join("lock");
+        fs::create_dir_all(self.state_dir()).map_err(|e| LakeError::io(self.state_dir(), e))?;
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| LakeError::io(&path, e))?;
+        match file.try_lock_exclusive() {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(LakeError::Locked {
+                    path: self.root.clone(),
+                    lock: path,
+                })
+            }
+            Err(e) => return Err(LakeError::io(&path, e)),
+        }
+        let _ = file.set_len(0);
+        let _ = std::io::Write::write_all(
+            &mut &file,
+            format!("pid {}\n", std::process::id()).as_bytes(),
+        );
+        Ok(LakeLock { _file: file })
+    }
+
+    /// Removes temporary files left by a run that was killed mid-write.
+    /// Call with the lock held.
+    pub fn remove_stale_temporaries(&self) -> Result<usize> {
+        let mut removed = 0;
+        for dir in [self.events_dir(), self.quarantine_dir(), self.state_dir()] {
+            removed += remove_temporaries_under(&dir)?;
+        }
+        Ok(removed)
+    }
+
+    /// Every data file of the `events` table, sorted.
+    pub fn event_files(&self) -> Result<Vec<PathBuf>> {
+        parquet_files_under(&self.events_dir())
+    }
+}
+
+/// Held while a process writes to the lake.
+#[derive(Debug)]
+pub struct LakeLock {
+    _file: File,
+}
+
+fn remove_temporaries_under(dir: &Path) -> Result<usize> {
+    let mut removed = 0;
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Ok(0);
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| LakeError::io(dir, e))?;
+        let path = entry.path();
+        if path.is_dir() {
+            removed += remove_temporaries_under(&path)?;
+        } else if path.extension().is_some_and(|ext| ext == "tmp") {
+            fs::remove_file(&path).map_err(|e| LakeError::io(&path, e))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Visible `.parquet` files under `dir`, recursively, sorted.
+pub fn parquet_files_under(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        let entries = match fs::read_dir(&current) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(LakeError::io(&current, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| LakeError::io(&current, e))?;
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || name.starts_with('_') {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else if name.ends_with(".parquet") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, synced,
+/// then renamed over it.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let parent = path.parent().unwrap_or(Path::new("."));
+    fs::create_dir_all(parent).map_err(|e| LakeError::io(parent, e))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = parent.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    {
+        let mut file = File::create(&tmp).map_err(|e| LakeError::io(&tmp, e))?;
+        std::io::Write::write_all(&mut file, bytes).map_err(|e| LakeError::io(&tmp, e))?;
+        file.sync_all().map_err(|e| LakeError::io(&tmp, e))?;
+    }
+    fs::rename(&tmp, path).map_err(|e| LakeError::io(path, e))
+}
+
+/// A run id: UTC time and process id, sortable and unique per process.
+pub fn new_run_id() -> String {
+    format!(
+        "{}-{:05}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%3fZ"),
+        std::process::id() % 100_000
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_reports_a_missing_lake_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = Lake::open(dir.path().join("nope")).unwrap_err().to_string();
+        assert!(error.contains("does not exist"), "{error}");
+        let error = Lake::open(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("no `events/` folder"), "{error}");
+    }
+
+    #[test]
+    fn second_lock_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::create(dir.path()).unwrap();
+        let first = lake.lock().unwrap();
+        let error = lake.lock().unwrap_err();
+        assert!(matches!(error, LakeError::Locked { .. }), "{error}");
+        drop(first);
+        lake.lock().unwrap();
+    }
+
+    #[test]
+    fn stale_temporaries_are_removed_and_hidden_files_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::create(dir.path()).unwrap();
+        let partition = lake.events_dir().join("event_date=2024-01-01");
+        fs::create_dir_all(&partition).unwrap();
+        fs::write(partition.join(".part-x.parquet.tmp"), b"half").unwrap();
+        fs::write(partition.join("part-y.parquet"), b"whole").unwrap();
+        assert_eq!(
+            lake.event_files().unwrap(),
+            vec![partition.join("part-y.parquet")]
+        );
+        assert_eq!(lake.remove_stale_temporaries().unwrap(), 1);
+    }
+}

@@ -1,0 +1,223 @@
+//! Records (and file-level problems) that could not become events, kept
+//! with where they came from and why, in
+//! `quarantine/ingest_date=YYYY-MM-DD/quarantine-<run>-<n>.parquet`.
+//!
+//! Nothing is dropped silently: every rejected record is here with its raw
+//! text (up to [`MAX_RAW_BYTES`]), its file, its position (line, byte
+//! offset, array index) and a reason a person can act on.
+
+use std::fs::{self, File};
+use std::sync::{Arc, Mutex};
+
+use arrow::array::{
+    ArrayRef, BooleanBuilder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::properties::WriterProperties;
+
+use crate::{Lake, LakeError, Result};
+
+/// Raw text kept per quarantined record; longer records keep their head.
+pub const MAX_RAW_BYTES: usize = 1024 * 1024;
+
+/// Entries buffered before a quarantine file is written.
+const FLUSH_EVERY: usize = 10_000;
+
+/// One quarantined record or file-level problem.
+#[derive(Debug, Clone, Default)]
+pub struct QuarantineEntry {
+    /// Short machine-readable reason: `invalid_json`, `not_an_object`,
+    /// `too_large`, `missing_event_time`, `bad_event_time`,
+    /// `unknown_shape`, `truncated_gzip`, `invalid_utf8`, `unreadable_file`,
+    /// `unknown_file_shape`.
+    pub reason_kind: String,
+    /// The human sentence.
+    pub reason: String,
+    pub source_uri: String,
+    /// `line 12`, `Records[3]`, `byte 1048576`, …
+    pub position: String,
+    /// 1-based line number, when known.
+    pub line: Option<i64>,
+    /// Byte offset in the (decompressed) source, when known.
+    pub byte_offset: Option<i64>,
+    /// Size of the rejected record, when it is one.
+    pub record_bytes: Option<i64>,
+    /// The raw text (invalid UTF-8 replaced), or `None` for file problems.
+    pub raw: Option<String>,
+}
+
+/// Collects quarantine entries from many threads and writes them.
+pub struct QuarantineWriter {
+    lake: Lake,
+    run_id: String,
+    state: Mutex<QuarantineState>,
+}
+
+#[derive(Default)]
+struct QuarantineState {
+    pending: Vec<QuarantineEntry>,
+    files: usize,
+    total: u64,
+}
+
+impl QuarantineWriter {
+    pub fn new(lake: &Lake, run_id: &str) -> Self {
+        Self {
+            lake: lake.clone(),
+            run_id: run_id.to_string(),
+            state: Mutex::new(QuarantineState::default()),
+        }
+    }
+
+    /// Adds one entry (and logs it).
+    pub fn add(&self, entry: QuarantineEntry) -> Result<()> {
+        tracing::debug!(
+            source = %entry.source_uri,
+            position = %entry.position,
+            reason = %entry.reason,
+            "quarantined"
+        );
+        let to_write = {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.total += 1;
+            state.pending.push(entry);
+            if state.pending.len() >= FLUSH_EVERY {
+                state.files += 1;
+                Some((std::mem::take(&mut state.pending), state.files))
+            } else {
+                None
+            }
+        };
+        if let Some((entries, number)) = to_write {
+            self.write_file(&entries, number)?;
+        }
+        Ok(())
+    }
+
+    /// Entries added so far.
+    pub fn total(&self) -> u64 {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).total
+    }
+
+    /// Writes what is pending.
+    pub fn finish(&self) -> Result<u64> {
+        let (entries, number, total) = {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            state.files += 1;
+            (std::mem::take(&mut state.pending), state.files, state.total)
+        };
+        if !entries.is_empty() {
+            self.write_file(&entries, number)?;
+        }
+        Ok(total)
+    }
+
+    fn write_file(&self, entries: &[QuarantineEntry], number: usize) -> Result<()> {
+        let now = chrono::Utc::now();
+        let dir = self
+            .lake
+            .quarantine_dir()
+            .join(format!("ingest_date={}", now.format("%Y-%m-%d")));
+        fs::create_dir_all(&dir).map_err(|e| LakeError::io(&dir, e))?;
+        let name = format!("quarantine-{}-{number:04}.parquet", self.run_id);
+        let destination = dir.join(&name);
+        let temporary = dir.join(format!(".{name}.tmp"));
+        let batch = entries_to_batch(entries, &self.run_id, now.timestamp_micros())?;
+        let file = File::create(&temporary).map_err(|e| LakeError::io(&temporary, e))?;
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(ZstdLevel::default()))
+            .build();
+        let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties))
+            .map_err(|e| LakeError::parquet(&temporary, e))?;
+        writer
+            .write(&batch)
+            .map_err(|e| LakeError::parquet(&temporary, e))?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| LakeError::parquet(&temporary, e))?;
+        file.sync_all().map_err(|e| LakeError::io(&temporary, e))?;
+        fs::rename(&temporary, &destination).map_err(|e| LakeError::io(&destination, e))?;
+        Ok(())
+    }
+}
+
+/// The schema of quarantine files.
+pub fn quarantine_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new(
+            "quarantined_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+        Field::new("run_id", DataType::Utf8, false),
+        Field::new("reason_kind", DataType::Utf8, false),
+        Field::new("reason", DataType::Utf8, false),
+        Field::new("source_uri", DataType::Utf8, false),
+        Field::new("position", DataType::Utf8, false),
+        Field::new("line", DataType::Int64, true),
+        Field::new("byte_offset", DataType::Int64, true),
+        Field::new("record_bytes", DataType::Int64, true),
+        Field::new("raw", DataType::Utf8, true),
+        Field::new("raw_truncated", DataType::Boolean, false),
+    ]))
+}
+
+fn entries_to_batch(entries: &[QuarantineEntry], run_id: &str, now: i64) -> Result<RecordBatch> {
+    let mut at = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+    let mut run = StringBuilder::new();
+    let mut kind = StringBuilder::new();
+    let mut reason = StringBuilder::new();
+    let mut uri = StringBuilder::new();
+    let mut position = StringBuilder::new();
+    let mut line = Int64Builder::new();
+    let mut offset = Int64Builder::new();
+    let mut bytes = Int64Builder::new();
+    let mut raw = StringBuilder::new();
+    let mut truncated = BooleanBuilder::new();
+    for entry in entries {
+        at.append_value(now);
+        run.append_value(run_id);
+        kind.append_value(&entry.reason_kind);
+        reason.append_value(&entry.reason);
+        uri.append_value(&entry.source_uri);
+        position.append_value(&entry.position);
+        line.append_option(entry.line);
+        offset.append_option(entry.byte_offset);
+        bytes.append_option(entry.record_bytes);
+        match &entry.raw {
+            Some(text) if text.len() > MAX_RAW_BYTES => {
+                let mut end = MAX_RAW_BYTES;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                raw.append_value(&text[..end]);
+                truncated.append_value(true);
+            }
+            Some(text) => {
+                raw.append_value(text);
+                truncated.append_value(false);
+            }
+            None => {
+                raw.append_null();
+                truncated.append_value(false);
+            }
+        }
+    }
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(at.finish()),
+        Arc::new(run.finish()),
+        Arc::new(kind.finish()),
+        Arc::new(reason.finish()),
+        Arc::new(uri.finish()),
+        Arc::new(position.finish()),
+        Arc::new(line.finish()),
+        Arc::new(offset.finish()),
+        Arc::new(bytes.finish()),
+        Arc::new(raw.finish()),
+        Arc::new(truncated.finish()),
+    ];
+    Ok(RecordBatch::try_new(quarantine_schema(), columns)?)
+}
