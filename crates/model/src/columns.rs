@@ -490,6 +490,6 @@ mod tests {
             })
             .expect("string column");
         assert_eq!(ids.value(0), "abc");
-        assert!(ids.is_null(1));
+        assert!(arrow::array::Array::is_null(&ids, 1));
     }
 }

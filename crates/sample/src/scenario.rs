@@ -9,6 +9,11 @@
 //! look at the pool. Attacks: one of each kind the detections look for,
 //! plus the benign look-alikes that tempt a detection into a false positive.
 
+// The record builders take the CloudTrail fields of one call as plain
+// arguments, in the order a record lists them; bundling them into structs
+// would only rename them.
+#![allow(clippy::too_many_arguments)]
+
 use chrono::{DateTime, Utc};
 use rand::{Rng, RngCore};
 use rand_chacha::ChaCha8Rng;
@@ -19,6 +24,13 @@ use crate::records::{record, Call, Principal};
 pub const ACCOUNT: &str = "111122223333";
 pub const REGION: &str = "us-east-1";
 const MICROS: i64 = 1_000_000;
+
+/// One enumeration probe: service, operation, and the error it meets.
+type Probe = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+);
 
 /// A timed record.
 pub type Timed = (i64, Value);
@@ -886,7 +898,7 @@ impl World {
             "AccessDenied",
             "User is not authorized to perform this operation",
         );
-        let probes: [(&'static str, &str, Option<(&str, &str)>); 16] = [
+        let probes: [Probe; 16] = [
             ("sts.amazonaws.com", "GetCallerIdentity", None),
             ("s3.amazonaws.com", "ListBuckets", Some(denied)),
             (

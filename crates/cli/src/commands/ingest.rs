@@ -45,7 +45,7 @@ pub fn ingest_with_progress(
 ) -> Result<IngestSummary> {
     let show = std::io::stderr().is_terminal();
     let progress = move |done: u64, total: u64| {
-        if show && (done == total || done % 16 == 0) {
+        if show && (done == total || done.is_multiple_of(16)) {
             eprint!("\r  ingesting: {done}/{total} files");
             if done == total {
                 eprintln!();
