@@ -1,0 +1,278 @@
+//! The `poolsight` binary end to end: sample data, demo, ingest exit codes,
+//! SQL output formats, and the lake read back by DuckDB and pyarrow.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn poolsight(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_poolsight"))
+        .args(args)
+        .current_dir(cwd)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("poolsight runs")
+}
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+fn text(output: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn tree(root: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.file_name().unwrap() != "README.md" {
+                files.insert(
+                    path.strip_prefix(root).unwrap().display().to_string(),
+                    fs::read(&path).unwrap(),
+                );
+            }
+        }
+    }
+    files
+}
+
+#[test]
+fn sample_data_is_exactly_what_the_documented_command_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("sample");
+    let output = poolsight(
+        &[
+            "sample",
+            "--out",
+            out.to_str().unwrap(),
+            "--events",
+            "5000",
+            "--days",
+            "2",
+            "--seed",
+            "7",
+            "--other-sources",
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{:?}", text(&output));
+    let expected = tree(&repo_root().join("sample-data"));
+    let actual = tree(&out);
+    assert_eq!(
+        expected.len(),
+        actual.len(),
+        "file count differs: regenerate sample-data (see its README)"
+    );
+    assert!(
+        expected == actual,
+        "sample-data is stale: regenerate it with the command in sample-data/README.md"
+    );
+}
+
+#[test]
+fn demo_ingests_the_sample_and_reports_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("demo-lake");
+    let output = poolsight(&["demo", "--lake", lake.to_str().unwrap()], &repo_root());
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("records: 5121 | written: 5000 | duplicates skipped: 121 | quarantined: 0"),
+        "{stdout}"
+    );
+    for section in [
+        "== Events per source ==",
+        "== Identities by pool and auth type ==",
+        "== Denials by identity ==",
+    ] {
+        assert!(stdout.contains(section), "{section} missing:\n{stdout}");
+    }
+    assert!(stdout.contains("unauthenticated") && stdout.contains("authenticated"));
+    let again = poolsight(&["demo", "--lake", lake.to_str().unwrap()], &repo_root());
+    let (stdout, _) = text(&again);
+    assert!(
+        stdout.contains("written: 0 | duplicates skipped: 5121"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn ingest_exit_codes_and_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    fs::create_dir_all(dir.path().join("empty")).unwrap();
+    let output = poolsight(
+        &["ingest", "empty", "--lake", lake.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output).1.contains("no input files found"),
+        "{:?}",
+        text(&output)
+    );
+
+    fs::write(dir.path().join("garbage.json"), b"this is not json").unwrap();
+    let output = poolsight(
+        &["ingest", "garbage.json", "--lake", lake.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(2), "{:?}", text(&output));
+    assert!(text(&output).1.contains("nothing could be read"));
+
+    let output = poolsight(&["sql", "--lake", "no-such-lake", "SELECT 1"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output).1.contains("does not exist"),
+        "{:?}",
+        text(&output)
+    );
+}
+
+/// A lake written from a fresh sample, with poolsight's own counts.
+fn sample_lake(dir: &Path) -> PathBuf {
+    let sample = dir.join("sample");
+    let lake = dir.join("lake");
+    let output = poolsight(
+        &[
+            "sample",
+            "--out",
+            sample.to_str().unwrap(),
+            "--events",
+            "3000",
+            "--days",
+            "3",
+            "--seed",
+            "11",
+        ],
+        dir,
+    );
+    assert!(output.status.success(), "{:?}", text(&output));
+    let output = poolsight(
+        &[
+            "ingest",
+            sample.to_str().unwrap(),
+            "--lake",
+            lake.to_str().unwrap(),
+            "--json",
+        ],
+        dir,
+    );
+    assert!(output.status.success(), "{:?}", text(&output));
+    let summary: serde_json::Value = serde_json::from_str(text(&output).0.trim()).unwrap();
+    assert_eq!(summary["written"], 3000);
+    lake
+}
+
+#[test]
+fn sql_output_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    let lake = lake.to_str().unwrap();
+    let query =
+        "SELECT event_date, count(*) AS events FROM events GROUP BY event_date ORDER BY event_date";
+    let output = poolsight(
+        &["sql", "--lake", lake, query, "--format", "jsonl"],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{:?}", text(&output));
+    let rows: Vec<serde_json::Value> = text(&output)
+        .0
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(rows.len() >= 3, "{rows:?}");
+    assert_eq!(
+        rows.iter()
+            .map(|r| r["events"].as_i64().unwrap())
+            .sum::<i64>(),
+        3000
+    );
+    let output = poolsight(
+        &["sql", "--lake", lake, query, "--format", "csv"],
+        dir.path(),
+    );
+    assert!(
+        text(&output).0.starts_with("event_date,events\n"),
+        "{:?}",
+        text(&output)
+    );
+    let output = poolsight(
+        &["sql", "--lake", lake, "SELECT nope FROM events"],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output).1.contains("nope"),
+        "the error names the problem: {:?}",
+        text(&output)
+    );
+}
+
+#[test]
+fn a_second_engine_reads_the_lake_unchanged() {
+    let python = std::env::var("POOLSIGHT_PYTHON").unwrap_or_else(|_| "python3".into());
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    let ours = poolsight(
+        &["sql", "--lake", lake.to_str().unwrap(), "SELECT count(*) AS n, count(DISTINCT event_id) AS ids, count(DISTINCT event_date) AS days FROM events", "--format", "jsonl"],
+        dir.path(),
+    );
+    let ours: serde_json::Value = serde_json::from_str(text(&ours).0.trim()).unwrap();
+    let script = r#"
+import json, sys
+import duckdb, pyarrow.dataset as ds
+lake = sys.argv[1]
+con = duckdb.connect()
+n, ids, days, typed = con.execute(
+    "SELECT count(*), count(DISTINCT event_id), count(DISTINCT event_date), "
+    "count(*) FILTER (WHERE typeof(event_time) LIKE 'TIMESTAMP%') "
+    f"FROM read_parquet('{lake}/events/*/*.parquet', hive_partitioning = true)").fetchone()
+table = ds.dataset(f"{lake}/events", format="parquet", partitioning="hive").to_table()
+print(json.dumps({"duckdb": {"n": n, "ids": ids, "days": days, "typed": typed},
+                  "pyarrow": {"n": table.num_rows, "ids": len(set(table.column("event_id").to_pylist())),
+                              "days": len(set(table.column("event_date").to_pylist())),
+                              "columns": table.column_names}}))
+"#;
+    let output = Command::new(&python).arg("-c").arg(script).arg(&lake).output().unwrap_or_else(|e| {
+        panic!("cannot run {python} ({e}): run the tests through scripts/test, which installs duckdb and pyarrow")
+    });
+    assert!(
+        output.status.success(),
+        "the second engine failed (run the tests through scripts/test, which installs duckdb and pyarrow): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let theirs: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for engine in ["duckdb", "pyarrow"] {
+        assert_eq!(theirs[engine]["n"], ours["n"], "{engine} row count");
+        assert_eq!(
+            theirs[engine]["ids"], ours["ids"],
+            "{engine} distinct eventIDs"
+        );
+        assert_eq!(
+            theirs[engine]["days"], ours["days"],
+            "{engine} sees the event_date partition column"
+        );
+    }
+    assert_eq!(
+        theirs["duckdb"]["typed"], ours["n"],
+        "event_time is a timestamp to DuckDB"
+    );
+    assert_eq!(ours["n"], 3000);
+    let columns = theirs["pyarrow"]["columns"].as_array().unwrap();
+    assert!(
+        columns.iter().any(|c| c == "identity_id") && columns.iter().any(|c| c == "event_date")
+    );
+}
