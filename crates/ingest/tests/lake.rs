@@ -311,10 +311,10 @@ fn bad_input_is_quarantined_with_position_and_reason_and_good_records_are_kept()
     ]);
     let third = text.find("gz-3").unwrap();
     let mut encoder = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(text[..third + 30].as_bytes()).unwrap();
+    encoder.write_all(&text.as_bytes()[..third + 30]).unwrap();
     encoder.flush().unwrap();
     let cut_at = encoder.get_ref().len();
-    encoder.write_all(text[third + 30..].as_bytes()).unwrap();
+    encoder.write_all(&text.as_bytes()[third + 30..]).unwrap();
     let full = encoder.finish().unwrap();
     write(&input.join("cut.json.gz"), &full[..cut_at]);
     // An empty trail file and a file that is not JSON at all.
@@ -322,7 +322,7 @@ fn bad_input_is_quarantined_with_position_and_reason_and_good_records_are_kept()
     write(&input.join("notes.txt"), b"hello, this is not CloudTrail\n");
 
     let lake = dir.path().join("lake");
-    let summary = ingest(&[input.clone()], &lake);
+    let summary = ingest(std::slice::from_ref(&input), &lake);
     let keys: BTreeSet<String> = lake_rows(&lake).into_iter().map(|(k, _)| k).collect();
     assert!(
         keys.contains("good-1") && keys.contains("good-2"),
@@ -409,8 +409,7 @@ fn a_second_writer_is_refused_while_the_lake_is_locked() {
     let lake = poolsight_lake::Lake::create(dir.path().join("lake")).unwrap();
     let _held = lake.lock().unwrap();
     let error = ingest_paths(&[file], lake.root(), IngestOptions::default(), &|_, _| {})
-        .err()
-        .expect("refused");
+        .expect_err("refused");
     assert!(
         error
             .to_string()
