@@ -78,19 +78,8 @@ where
         return PayloadKind::Empty;
     }
     let body = trimmed.trim_end();
-    let multi_line = body.contains('\n');
-    if multi_line {
-        let first_line = body.split('\n').next().unwrap_or("").trim();
-        let first_json = strip_line_prefix(first_line);
-        if first_json.starts_with('{') && serde_json::from_str::<IgnoredAny>(first_json).is_ok() {
-            decode_json_lines(text, &mut emit);
-            return PayloadKind::JsonLines;
-        }
-    } else if !body.starts_with('{')
-        && !body.starts_with('[')
-        && strip_line_prefix(body).starts_with('{')
-    {
-        decode_json_lines(text, &mut emit);
+    if starts_json_lines(body) {
+        decode_json_lines(text, LineCursor::default(), &mut emit);
         return PayloadKind::JsonLines;
     }
     match body.as_bytes()[0] {
@@ -138,11 +127,44 @@ fn strip_line_prefix(line: &str) -> &str {
     }
 }
 
-fn decode_json_lines<F: FnMut(Decoded<'_>)>(text: &str, emit: &mut F) {
-    let mut offset = 0usize;
+/// Whether a payload that begins with `head` is JSON Lines: its first line
+/// is a complete JSON object on its own (optionally after a CloudWatch Logs
+/// export timestamp) and either more lines follow or the line has a prefix.
+pub fn starts_json_lines(head: &str) -> bool {
+    let head = head.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    match head.split_once('\n') {
+        Some((first_line, rest)) => {
+            let first_json = strip_line_prefix(first_line.trim());
+            !rest.trim().is_empty()
+                && first_json.starts_with('{')
+                && serde_json::from_str::<IgnoredAny>(first_json).is_ok()
+        }
+        None => {
+            let line = head.trim_end();
+            !line.starts_with('{')
+                && !line.starts_with('[')
+                && strip_line_prefix(line).starts_with('{')
+        }
+    }
+}
+
+/// Where a chunk of JSON Lines starts in its payload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LineCursor {
+    /// Lines before the chunk.
+    pub lines_before: u64,
+    /// Bytes before the chunk.
+    pub bytes_before: u64,
+}
+
+/// Decodes JSON Lines in `text`, a chunk of a payload that starts at `cursor`
+/// and ends at a line boundary.
+pub fn decode_json_lines<F: FnMut(Decoded<'_>)>(text: &str, cursor: LineCursor, emit: &mut F) {
+    let mut offset = cursor.bytes_before as usize;
     for (index, raw_line) in text.split('\n').enumerate() {
         let line_offset = offset;
         offset += raw_line.len() + 1;
+        let index = index + cursor.lines_before as usize;
         let line = raw_line.trim_end_matches('\r');
         if line.trim().is_empty() {
             continue;

@@ -147,23 +147,20 @@ pub fn ingest_paths(
                     let mut worker = pipeline.worker(id)?;
                     for file in receiver.iter() {
                         let uri = file.path.display().to_string();
-                        match std::fs::read(&file.path) {
-                            Ok(bytes) => {
-                                worker.ingest_payload(
-                                    &bytes,
-                                    &PayloadSource {
-                                        kind: "file",
-                                        uri: &uri,
-                                    },
-                                )?;
-                            }
-                            Err(error) => {
+                        let source = PayloadSource {
+                            kind: "file",
+                            uri: &uri,
+                        };
+                        match worker.ingest_file(&file.path, &source) {
+                            Ok(_) => {}
+                            Err(IngestError::Io { source: error, .. }) => {
                                 pipeline.fail_file(
                                     &uri,
                                     "unreadable_file",
                                     format!("cannot read: {error}"),
                                 )?;
                             }
+                            Err(error) => return Err(error),
                         }
                         let finished = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                         progress(finished, total);

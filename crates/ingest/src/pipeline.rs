@@ -6,7 +6,7 @@
 //! encoding and compression all run in parallel. Sources (local files now,
 //! AWS collectors later) hand payloads to [`Worker::ingest_payload`].
 
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -21,7 +21,25 @@ use poolsight_lake::{
 use poolsight_model::normalize::key_hash;
 use poolsight_model::{normalize, NormalizeOptions, Origin, Rejection};
 
-use crate::decode::{decode, Decoded, PayloadKind, Position, Problem};
+use crate::decode::{
+    decode, decode_json_lines, starts_json_lines, Decoded, LineCursor, PayloadKind, Position,
+    Problem,
+};
+
+/// The first bytes of a gzip stream.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Payloads are read in chunks of this size; JSON Lines are processed chunk
+/// by chunk, so their memory stays bounded whatever the file size.
+const CHUNK_BYTES: usize = 8 << 20;
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+fn memrchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().rposition(|&b| b == b'\n')
+}
 
 /// Errors that stop a run (per-record and per-file problems never do:
 /// they are quarantined).
@@ -230,47 +248,211 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Ingests one payload (a whole file or object, gzip or not).
+    /// Ingests one payload held in memory (a whole file or object, gzip or not).
     pub fn ingest_payload(
         &mut self,
         bytes: &[u8],
         source: &PayloadSource<'_>,
     ) -> Result<PayloadKind, IngestError> {
-        let pipeline = Arc::clone(&self.pipeline);
-        pipeline.counters.files.fetch_add(1, Ordering::Relaxed);
-        pipeline
+        self.pipeline.counters.files.fetch_add(1, Ordering::Relaxed);
+        self.pipeline
             .counters
             .bytes
             .fetch_add(bytes.len() as u64, Ordering::Relaxed);
-
-        let inflated;
-        let content: &[u8] = if bytes.starts_with(&[0x1f, 0x8b]) {
-            let mut out = Vec::with_capacity(bytes.len() * 8);
-            let result = MultiGzDecoder::new(bytes).read_to_end(&mut out);
-            if let Err(error) = result {
-                pipeline.quarantine.add(QuarantineEntry {
-                    reason_kind: "truncated_gzip".into(),
-                    reason: format!(
-                        "gzip stream is damaged or cut short ({error}); the {} bytes inflated before it were read, records cut by it are quarantined separately",
-                        out.len()
-                    ),
-                    source_uri: source.uri.into(),
-                    position: format!("byte {} (inflated)", out.len()),
-                    byte_offset: Some(out.len() as i64),
-                    ..Default::default()
-                })?;
-            }
-            inflated = out;
-            &inflated
+        if bytes.starts_with(&GZIP_MAGIC) {
+            self.ingest_stream(MultiGzDecoder::new(bytes), true, source)
         } else {
-            bytes
-        };
+            self.ingest_stream(bytes, false, source)
+        }
+    }
 
+    /// Ingests one file from disk, streaming it: JSON Lines are processed in
+    /// chunks, so a file of any size is read in bounded memory.
+    pub fn ingest_file(
+        &mut self,
+        path: &Path,
+        source: &PayloadSource<'_>,
+    ) -> Result<PayloadKind, IngestError> {
+        let io_error = |source: std::io::Error| IngestError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut file = std::fs::File::open(path).map_err(io_error)?;
+        let size = file.metadata().map_err(io_error)?.len();
+        let mut magic = [0u8; 2];
+        let peeked = file.read(&mut magic).map_err(io_error)?;
+        file.seek(std::io::SeekFrom::Start(0)).map_err(io_error)?;
+        self.pipeline.counters.files.fetch_add(1, Ordering::Relaxed);
+        self.pipeline
+            .counters
+            .bytes
+            .fetch_add(size, Ordering::Relaxed);
+        let reader = std::io::BufReader::with_capacity(1 << 20, file);
+        if peeked == 2 && magic == GZIP_MAGIC {
+            self.ingest_stream(MultiGzDecoder::new(reader), true, source)
+        } else {
+            self.ingest_stream(reader, false, source)
+        }
+    }
+
+    fn ingest_stream(
+        &mut self,
+        mut reader: impl Read,
+        compressed: bool,
+        source: &PayloadSource<'_>,
+    ) -> Result<PayloadKind, IngestError> {
+        let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + (CHUNK_BYTES >> 2));
+        let mut eof = self.fill(&mut reader, &mut buffer, CHUNK_BYTES, 0, compressed, source)?;
+        let json_lines = {
+            let first_line_end = memchr_newline(&buffer)
+                .map(|i| (i + 1).min(buffer.len()))
+                .unwrap_or(buffer.len());
+            let probe_end = if first_line_end < buffer.len() {
+                (first_line_end + 2).min(buffer.len())
+            } else {
+                buffer.len()
+            };
+            starts_json_lines(&String::from_utf8_lossy(
+                &buffer[..probe_end.min(buffer.len())],
+            )) || (eof && starts_json_lines(&String::from_utf8_lossy(&buffer)))
+        };
+        if !json_lines {
+            // A document: it is parsed whole (trail files are at most tens of MB).
+            if !eof {
+                let before = buffer.len();
+                self.fill(
+                    &mut reader,
+                    &mut buffer,
+                    usize::MAX,
+                    before as u64,
+                    compressed,
+                    source,
+                )?;
+            }
+            return self.decode_chunk(&buffer, None, source);
+        }
+        let mut cursor = LineCursor::default();
+        loop {
+            let cut = if eof {
+                buffer.len()
+            } else {
+                memrchr_newline(&buffer).map(|i| i + 1).unwrap_or(0)
+            };
+            if cut > 0 {
+                self.decode_chunk(&buffer[..cut], Some(cursor), source)?;
+                cursor.lines_before += buffer[..cut].iter().filter(|&&b| b == b'\n').count() as u64;
+                cursor.bytes_before += cut as u64;
+                buffer.drain(..cut);
+            }
+            if eof {
+                return Ok(PayloadKind::JsonLines);
+            }
+            // A line longer than a chunk grows the buffer up to the record limit.
+            let limit = self.pipeline.options.max_record_bytes + CHUNK_BYTES;
+            if buffer.len() >= limit {
+                let skipped = self.skip_line(&mut reader, &mut buffer)?;
+                self.quarantine(
+                    source,
+                    Position {
+                        label: format!("line {}", cursor.lines_before + 1),
+                        line: Some(cursor.lines_before as i64 + 1),
+                        byte_offset: Some(cursor.bytes_before as i64),
+                    },
+                    "too_large",
+                    format!("line is at least {skipped} bytes long, above the limit of {} bytes (ingest.max_record_bytes)", self.pipeline.options.max_record_bytes),
+                    None,
+                )?;
+                self.pipeline
+                    .counters
+                    .records
+                    .fetch_add(1, Ordering::Relaxed);
+                cursor.lines_before += 1;
+                cursor.bytes_before += skipped;
+            }
+            let target = buffer.len() + CHUNK_BYTES;
+            eof = self.fill(
+                &mut reader,
+                &mut buffer,
+                target,
+                cursor.bytes_before,
+                compressed,
+                source,
+            )?;
+        }
+    }
+
+    /// Reads until `buffer` holds `target` bytes or the stream ends. A damaged
+    /// gzip stream is quarantined and treated as the end. Returns `true` at the end.
+    fn fill(
+        &self,
+        reader: &mut impl Read,
+        buffer: &mut Vec<u8>,
+        target: usize,
+        offset_of_buffer: u64,
+        compressed: bool,
+        source: &PayloadSource<'_>,
+    ) -> Result<bool, IngestError> {
+        let mut block = [0u8; 64 * 1024];
+        while buffer.len() < target {
+            match reader.read(&mut block) {
+                Ok(0) => return Ok(true),
+                Ok(n) => buffer.extend_from_slice(&block[..n]),
+                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(error) => {
+                    let at = offset_of_buffer + buffer.len() as u64;
+                    self.pipeline.quarantine.add(QuarantineEntry {
+                        reason_kind: if compressed { "truncated_gzip" } else { "unreadable_file" }.into(),
+                        reason: format!(
+                            "the {} is damaged or cut short ({error}); the {at} bytes before it were read, records cut by it are quarantined separately",
+                            if compressed { "gzip stream" } else { "file" }
+                        ),
+                        source_uri: source.uri.into(),
+                        position: format!("byte {at} (inflated)"),
+                        byte_offset: Some(at as i64),
+                        ..Default::default()
+                    })?;
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// Drops the rest of an over-long line (the buffer and the stream up to
+    /// the next newline); returns the bytes dropped.
+    fn skip_line(&self, reader: &mut impl Read, buffer: &mut Vec<u8>) -> Result<u64, IngestError> {
+        let mut skipped = buffer.len() as u64;
+        buffer.clear();
+        let mut block = [0u8; 64 * 1024];
+        loop {
+            match reader.read(&mut block) {
+                Ok(0) | Err(_) => return Ok(skipped),
+                Ok(n) => match memchr_newline(&block[..n]) {
+                    Some(index) => {
+                        skipped += index as u64 + 1;
+                        buffer.extend_from_slice(&block[index + 1..n]);
+                        return Ok(skipped);
+                    }
+                    None => skipped += n as u64,
+                },
+            }
+        }
+    }
+
+    /// Decodes one whole payload (`lines: None`) or one chunk of JSON Lines.
+    fn decode_chunk(
+        &mut self,
+        content: &[u8],
+        lines: Option<LineCursor>,
+        source: &PayloadSource<'_>,
+    ) -> Result<PayloadKind, IngestError> {
+        let pipeline = Arc::clone(&self.pipeline);
         let (text, invalid_utf8_at) = match std::str::from_utf8(content) {
             Ok(text) => (std::borrow::Cow::Borrowed(text), None),
             Err(error) => (String::from_utf8_lossy(content), Some(error.valid_up_to())),
         };
         if let Some(offset) = invalid_utf8_at {
+            let offset = offset as u64 + lines.map(|c| c.bytes_before).unwrap_or(0);
             pipeline.quarantine.add(QuarantineEntry {
                 reason_kind: "invalid_utf8".into(),
                 reason: format!(
@@ -284,8 +466,7 @@ impl Worker {
         }
 
         let mut failure: Option<IngestError> = None;
-        let before = pipeline.counters.records.load(Ordering::Relaxed);
-        let kind = decode(&text, |item| {
+        let mut handle = |item: Decoded<'_>| {
             if failure.is_some() {
                 return;
             }
@@ -313,7 +494,14 @@ impl Worker {
             if let Err(error) = result {
                 failure = Some(error);
             }
-        });
+        };
+        let kind = match lines {
+            Some(cursor) => {
+                decode_json_lines(&text, cursor, &mut handle);
+                PayloadKind::JsonLines
+            }
+            None => decode(&text, &mut handle),
+        };
         if let Some(error) = failure {
             return Err(error);
         }
@@ -329,11 +517,7 @@ impl Worker {
                     .fetch_add(1, Ordering::Relaxed);
             }
             PayloadKind::Empty => tracing::debug!(file = source.uri, "empty file"),
-            _ => {
-                if pipeline.counters.records.load(Ordering::Relaxed) == before {
-                    tracing::debug!(file = source.uri, "no records in file");
-                }
-            }
+            _ => {}
         }
         Ok(kind)
     }

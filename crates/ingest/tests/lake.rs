@@ -417,3 +417,58 @@ fn a_second_writer_is_refused_while_the_lake_is_locked() {
         "{error}"
     );
 }
+
+#[test]
+fn json_lines_larger_than_a_chunk_stream_with_exact_line_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    let mut expected = BTreeSet::new();
+    // ~14 MB: more than one 8 MiB chunk.
+    for index in 1..=12_000 {
+        if index == 10_000 {
+            text.push_str("{\"eventID\": \"cut\n");
+            continue;
+        }
+        let mut r = record(
+            &format!("line-{index}"),
+            "2024-03-01T10:00:00Z",
+            "GetObject",
+        );
+        r["requestParameters"]["padding"] = json!("p".repeat(900));
+        text.push_str(&r.to_string());
+        text.push('\n');
+        expected.insert(format!("line-{index}"));
+    }
+    // A 10 MB line: longer than the record limit (1 MiB here) plus a chunk; skipped, and the next line read.
+    text.push_str(&"x".repeat(10 * 1024 * 1024));
+    text.push('\n');
+    text.push_str(&record("after-the-giant", "2024-03-01T10:00:00Z", "GetObject").to_string());
+    text.push('\n');
+    expected.insert("after-the-giant".into());
+    let file = write(&dir.path().join("big.jsonl"), text.as_bytes());
+    let lake = dir.path().join("lake");
+    let options = IngestOptions {
+        workers: 1,
+        max_record_bytes: 1024 * 1024,
+        ..Default::default()
+    };
+    let summary = ingest_paths(&[file], &lake, options, &|_, _| {}).unwrap();
+    let keys: BTreeSet<String> = lake_rows(&lake).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, expected);
+    let quarantine = quarantine_rows(&lake);
+    let cut = quarantine
+        .iter()
+        .find(|q| q.kind == "invalid_json")
+        .expect("the cut line");
+    assert_eq!(
+        cut.line,
+        Some(10_000),
+        "line numbers continue across chunks"
+    );
+    let giant = quarantine
+        .iter()
+        .find(|q| q.kind == "too_large")
+        .expect("the giant line");
+    assert_eq!(giant.line, Some(12_001));
+    assert_eq!(summary.quarantined, 2);
+}
