@@ -16,6 +16,7 @@ use chrono::DateTime;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
 use poolsight_model::{event_schema, Event, EventBatchBuilder, PARTITION_COLUMN};
 
 use crate::keys::write_sidecar;
@@ -81,17 +82,47 @@ pub struct EventWriter {
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
+/// Columns whose values are (nearly) unique per event.
+const UNIQUE_COLUMNS: &[&str] = &[
+    "event_id",
+    "event_key",
+    "request_id",
+    "source_position",
+    "s3_key",
+];
+
+/// Columns holding JSON documents.
+const JSON_COLUMNS: &[&str] = &[
+    "user_identity",
+    "request_parameters",
+    "response_elements",
+    "additional_event_data",
+    "resources",
+    "extra",
+    "dynamodb_item_key",
+];
+
 impl EventWriter {
     /// A writer whose files are named `part-<run_id>-<writer_id>-<n>.parquet`.
     pub fn new(lake: &Lake, run_id: &str, writer_id: &str, options: WriterOptions) -> Result<Self> {
         let level = ZstdLevel::try_new(options.zstd_level)
             .map_err(|e| LakeError::parquet(lake.events_dir(), e))?;
-        let properties = WriterProperties::builder()
+        let mut builder = WriterProperties::builder()
             .set_compression(Compression::ZSTD(level))
             .set_max_row_group_row_count(Some(options.row_group_rows))
             .set_statistics_enabled(EnabledStatistics::Page)
-            .set_created_by(format!("poolsight {}", env!("CARGO_PKG_VERSION")))
-            .build();
+            .set_created_by(format!("poolsight {}", env!("CARGO_PKG_VERSION")));
+        // Nearly unique per row: a dictionary only costs time before it is
+        // abandoned, and min/max statistics of JSON text prune nothing.
+        for column in UNIQUE_COLUMNS {
+            builder = builder.set_column_dictionary_enabled(ColumnPath::from(*column), false);
+        }
+        for column in JSON_COLUMNS {
+            builder = builder
+                .set_column_dictionary_enabled(ColumnPath::from(*column), false)
+                .set_column_statistics_enabled(ColumnPath::from(*column), EnabledStatistics::None);
+        }
+        let properties = builder.build();
         Ok(Self {
             lake: lake.clone(),
             file_prefix: format!("part-{run_id}-{writer_id}"),
@@ -223,5 +254,73 @@ impl EventWriter {
         tracing::debug!(file = %part.destination.display(), rows = part.rows, date = %part.date, "wrote events file");
         self.stats.files.push(part.destination);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tuned_columns_exist_in_the_schema() {
+        let schema = event_schema();
+        for column in UNIQUE_COLUMNS.iter().chain(JSON_COLUMNS) {
+            assert!(schema.field_with_name(column).is_ok(), "{column}");
+        }
+    }
+
+    #[test]
+    fn rows_land_in_their_day_and_files_appear_only_when_closed() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::create(dir.path()).unwrap();
+        let mut writer = EventWriter::new(
+            &lake,
+            "run",
+            "w0",
+            WriterOptions {
+                batch_rows: 2,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        for (index, time) in [
+            "2024-01-01T00:00:00Z",
+            "2024-01-01T23:59:59Z",
+            "2024-01-02T00:00:00Z",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let event = Event {
+                event_key: Some(format!("k{index}").into()),
+                event_time: poolsight_model::time::parse_event_time(time),
+                ..Default::default()
+            };
+            writer.push(&event, index as u128).unwrap();
+        }
+        assert!(
+            lake.event_files().unwrap().is_empty(),
+            "nothing visible before close"
+        );
+        let stats = writer.finish().unwrap();
+        assert_eq!(stats.rows, 3);
+        let files = lake.event_files().unwrap();
+        let partitions: Vec<String> = files
+            .iter()
+            .map(|f| {
+                f.parent()
+                    .unwrap()
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        assert_eq!(
+            partitions,
+            vec!["event_date=2024-01-01", "event_date=2024-01-02"]
+        );
+        let (index, _) = crate::KeyIndex::load(&lake).unwrap();
+        assert!(index.contains(0) && index.contains(2) && !index.contains(7));
     }
 }
