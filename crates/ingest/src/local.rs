@@ -44,7 +44,9 @@ fn skip_reason(path: &Path) -> Option<&'static str> {
     if text.contains("CloudTrail-Digest") {
         Some("CloudTrail digest file (integrity metadata, not events)")
     } else if text.contains("CloudTrail-Insight") {
-        Some("CloudTrail Insights file (not identity activity; routed apart)")
+        Some(
+            "CloudTrail Insights file (anomaly summaries, not API calls; not ingested into events)",
+        )
     } else {
         None
     }

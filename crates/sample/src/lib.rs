@@ -92,10 +92,9 @@ pub fn generate(out: &Path, options: &SampleOptions) -> Result<SampleSummary, Sa
     let span = i64::from(options.days) * 86_400 * MICROS;
     let windows = span / (WINDOW_SECONDS * MICROS);
 
-    let mut heap: BinaryHeap<Reverse<(i64, u64, String)>> = BinaryHeap::new();
+    let mut heap: Pending = BinaryHeap::new();
     let mut sequence = 0u64;
-    let mut push = |heap: &mut BinaryHeap<Reverse<(i64, u64, String)>>,
-                    (t, value): (i64, Value)| {
+    let mut push = |heap: &mut Pending, (t, value): (i64, Value)| {
         sequence += 1;
         heap.push(Reverse((t, sequence, value.to_string())));
     };
@@ -140,14 +139,7 @@ pub fn generate(out: &Path, options: &SampleOptions) -> Result<SampleSummary, Sa
         for event in generated {
             push(&mut heap, event);
         }
-        let mut batch = Vec::new();
-        while heap
-            .peek()
-            .is_some_and(|Reverse((t, _, _))| *t < window_end)
-        {
-            let Reverse((_, _, text)) = heap.pop().expect("peeked");
-            batch.push(text);
-        }
+        let batch = drain_before(&mut heap, window_end);
         let delivered = window_end + WINDOW_SECONDS * MICROS;
         copies.offer(&batch, window, &mut world)?;
         summary.events += batch.len();
@@ -157,14 +149,7 @@ pub fn generate(out: &Path, options: &SampleOptions) -> Result<SampleSummary, Sa
     let mut tail_window = start + span;
     while !heap.is_empty() {
         let window_end = tail_window + WINDOW_SECONDS * MICROS;
-        let mut batch = Vec::new();
-        while heap
-            .peek()
-            .is_some_and(|Reverse((t, _, _))| *t < window_end)
-        {
-            let Reverse((_, _, text)) = heap.pop().expect("peeked");
-            batch.push(text);
-        }
+        let batch = drain_before(&mut heap, window_end);
         summary.events += batch.len();
         writer.write(&batch, window_end + WINDOW_SECONDS * MICROS, &mut world)?;
         tail_window = window_end;
@@ -174,6 +159,20 @@ pub fn generate(out: &Path, options: &SampleOptions) -> Result<SampleSummary, Sa
     summary.bytes = writer.bytes;
     summary.copies = copies.finish()?;
     Ok(summary)
+}
+
+/// Records waiting for delivery, earliest first: (time, sequence, JSON).
+type Pending = BinaryHeap<Reverse<(i64, u64, String)>>;
+
+/// Takes every pending record older than `end`, in time order.
+fn drain_before(heap: &mut Pending, end: i64) -> Vec<String> {
+    let mut batch = Vec::new();
+    while heap.peek().is_some_and(|Reverse((t, _, _))| *t < end) {
+        if let Some(Reverse((_, _, text))) = heap.pop() {
+            batch.push(text);
+        }
+    }
+    batch
 }
 
 /// Writes `{"Records":[…]}` files in the S3 delivery layout.

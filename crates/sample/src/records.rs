@@ -69,24 +69,16 @@ impl Principal {
                         "cognito-identity.amazonaws.com:amr": serde_json::to_string(amr).unwrap_or_default(),
                     });
                 }
-                json!({
-                    "type": "AssumedRole",
-                    "principalId": format!("{role_id}:CognitoIdentityCredentials"),
-                    "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/CognitoIdentityCredentials"),
-                    "accountId": account,
-                    "accessKeyId": access_key,
-                    "sessionContext": {
-                        "sessionIssuer": {
-                            "type": "Role",
-                            "principalId": role_id,
-                            "arn": format!("arn:aws:iam::{account}:role/{role}"),
-                            "accountId": account,
-                            "userName": role
-                        },
-                        "webIdFederationData": federation,
-                        "attributes": {"creationDate": issued_at, "mfaAuthenticated": "false"}
-                    }
-                })
+                let mut principal = assumed_role(
+                    account,
+                    role,
+                    role_id,
+                    "CognitoIdentityCredentials",
+                    access_key,
+                    issued_at,
+                );
+                principal["sessionContext"]["webIdFederationData"] = federation;
+                principal
             }
             Principal::Role {
                 account,
@@ -95,23 +87,7 @@ impl Principal {
                 session,
                 access_key,
                 issued_at,
-            } => json!({
-                "type": "AssumedRole",
-                "principalId": format!("{role_id}:{session}"),
-                "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"),
-                "accountId": account,
-                "accessKeyId": access_key,
-                "sessionContext": {
-                    "sessionIssuer": {
-                        "type": "Role",
-                        "principalId": role_id,
-                        "arn": format!("arn:aws:iam::{account}:role/{role}"),
-                        "accountId": account,
-                        "userName": role
-                    },
-                    "attributes": {"creationDate": issued_at, "mfaAuthenticated": "false"}
-                }
-            }),
+            } => assumed_role(account, role, role_id, session, access_key, issued_at),
             Principal::IamUser {
                 account,
                 name,
@@ -136,6 +112,34 @@ impl Principal {
             }),
         }
     }
+}
+
+/// An `AssumedRole` principal with its session issuer.
+fn assumed_role(
+    account: &str,
+    role: &str,
+    role_id: &str,
+    session: &str,
+    access_key: &str,
+    issued_at: &str,
+) -> Value {
+    json!({
+        "type": "AssumedRole",
+        "principalId": format!("{role_id}:{session}"),
+        "arn": format!("arn:aws:sts::{account}:assumed-role/{role}/{session}"),
+        "accountId": account,
+        "accessKeyId": access_key,
+        "sessionContext": {
+            "sessionIssuer": {
+                "type": "Role",
+                "principalId": role_id,
+                "arn": format!("arn:aws:iam::{account}:role/{role}"),
+                "accountId": account,
+                "userName": role
+            },
+            "attributes": {"creationDate": issued_at, "mfaAuthenticated": "false"}
+        }
+    })
 }
 
 /// The call itself.

@@ -202,6 +202,32 @@ impl World {
         provider.map(|p| json!({ p: "HIDDEN_DUE_TO_SECURITY_REASONS" }))
     }
 
+    /// A Cognito Identity data event: `userIdentity` is `Unknown` for
+    /// guests and signed-in users alike, the `logins` map is what differs.
+    fn cognito_data_call(
+        &mut self,
+        t: i64,
+        name: &str,
+        pool_id: &str,
+        mut request: Value,
+        provider: Option<&str>,
+        response: Value,
+        ip: &str,
+        agent: &str,
+    ) -> Value {
+        let mut call = self.base_call(t, "cognito-identity.amazonaws.com", name, ip, agent);
+        if let Some(logins) = Self::logins(provider) {
+            request["logins"] = logins;
+        }
+        call.request = request;
+        call.response = response;
+        call.read_only = false;
+        call.data_event = true;
+        call.event_version = "1.08";
+        call.resources = Self::pool_resource(pool_id);
+        record(&Principal::Unknown, &call)
+    }
+
     /// `GetId`: a new identity (guest when `provider` is `None`).
     pub fn get_id(
         &mut self,
@@ -212,18 +238,12 @@ impl World {
         ip: &str,
         agent: &str,
     ) -> Timed {
-        let mut call = self.base_call(t, "cognito-identity.amazonaws.com", "GetId", ip, agent);
-        let mut request = json!({"identityPoolId": pool_id});
-        if let Some(logins) = Self::logins(provider) {
-            request["logins"] = logins;
-        }
-        call.request = request;
-        call.response = json!({"identityId": identity_id});
-        call.read_only = false;
-        call.data_event = true;
-        call.event_version = "1.08";
-        call.resources = Self::pool_resource(pool_id);
-        (t, record(&Principal::Unknown, &call))
+        let request = json!({"identityPoolId": pool_id});
+        let response = json!({"identityId": identity_id});
+        (
+            t,
+            self.cognito_data_call(t, "GetId", pool_id, request, provider, response, ip, agent),
+        )
     }
 
     /// `GetCredentialsForIdentity`: no pool id in the request (only in the
@@ -238,19 +258,8 @@ impl World {
         agent: &str,
     ) -> (Timed, Issued) {
         let access_key = self.access_key();
-        let mut call = self.base_call(
-            t,
-            "cognito-identity.amazonaws.com",
-            "GetCredentialsForIdentity",
-            ip,
-            agent,
-        );
-        let mut request = json!({"identityId": identity_id});
-        if let Some(logins) = Self::logins(provider) {
-            request["logins"] = logins;
-        }
-        call.request = request;
-        call.response = json!({
+        let request = json!({"identityId": identity_id});
+        let response = json!({
             "credentials": {
                 "accessKeyId": access_key,
                 "sessionToken": format!("IQoJb3JpZ2luX2VjE{:x}EXAMPLESESSIONTOKEN", self.rng.next_u64()),
@@ -258,15 +267,21 @@ impl World {
             },
             "identityId": identity_id
         });
-        call.read_only = false;
-        call.data_event = true;
-        call.event_version = "1.08";
-        call.resources = Self::pool_resource(pool_id);
+        let record = self.cognito_data_call(
+            t,
+            "GetCredentialsForIdentity",
+            pool_id,
+            request,
+            provider,
+            response,
+            ip,
+            agent,
+        );
         let issued = Issued {
             access_key,
             issued_at: format_time(t),
         };
-        ((t, record(&Principal::Unknown, &call)), issued)
+        ((t, record), issued)
     }
 
     /// `GetOpenIdToken` (classic flow, step 1).
@@ -279,24 +294,21 @@ impl World {
         ip: &str,
         agent: &str,
     ) -> Timed {
-        let mut call = self.base_call(
+        let request = json!({"identityId": identity_id});
+        let response = json!({"identityId": identity_id});
+        (
             t,
-            "cognito-identity.amazonaws.com",
-            "GetOpenIdToken",
-            ip,
-            agent,
-        );
-        let mut request = json!({"identityId": identity_id});
-        if let Some(logins) = Self::logins(provider) {
-            request["logins"] = logins;
-        }
-        call.request = request;
-        call.response = json!({"identityId": identity_id});
-        call.read_only = false;
-        call.data_event = true;
-        call.event_version = "1.08";
-        call.resources = Self::pool_resource(pool_id);
-        (t, record(&Principal::Unknown, &call))
+            self.cognito_data_call(
+                t,
+                "GetOpenIdToken",
+                pool_id,
+                request,
+                provider,
+                response,
+                ip,
+                agent,
+            ),
+        )
     }
 
     /// STS `AssumeRoleWithWebIdentity` with a Cognito token (classic flow,
