@@ -88,14 +88,13 @@ where
             let mut elements = Vec::new();
             let result = (ArraySeed { out: &mut elements })
                 .deserialize(&mut serde_json::Deserializer::from_str(text));
+            let mut positions = Positions::new(text);
             for (index, element) in elements.iter().enumerate() {
-                emit_record(
-                    text,
-                    element.get(),
-                    format!("[{index}]"),
-                    "record_array",
-                    &mut emit,
-                );
+                emit(Decoded::Record {
+                    text: element.get(),
+                    position: positions.of(element.get(), format!("[{index}]")),
+                    format: "record_array",
+                });
             }
             if let Err(error) = result {
                 emit_syntax_error(text, &error, elements.len(), &mut emit);
@@ -223,14 +222,13 @@ fn decode_object_document<F: FnMut(Decoded<'_>)>(text: &str, emit: &mut F) -> Pa
 
     let kind = match container {
         Some("Records") => {
+            let mut positions = Positions::new(text);
             for (index, element) in elements.iter().enumerate() {
-                emit_record(
-                    text,
-                    element.get(),
-                    format!("Records[{index}]"),
-                    "records_file",
-                    emit,
-                );
+                emit(Decoded::Record {
+                    text: element.get(),
+                    position: positions.of(element.get(), format!("Records[{index}]")),
+                    format: "records_file",
+                });
             }
             PayloadKind::RecordsFile
         }
@@ -244,8 +242,9 @@ fn decode_object_document<F: FnMut(Decoded<'_>)>(text: &str, emit: &mut F) -> Pa
                     PayloadKind::LookupEvents,
                 )
             };
+            let mut positions = Positions::new(text);
             for (index, element) in elements.iter().enumerate() {
-                let position = element_position(text, element.get(), format!("{name}[{index}]"));
+                let position = positions.of(element.get(), format!("{name}[{index}]"));
                 match RawObject::parse(element.get())
                     .ok()
                     .and_then(|o| o.get(field))
@@ -305,35 +304,36 @@ fn decode_object_document<F: FnMut(Decoded<'_>)>(text: &str, emit: &mut F) -> Pa
     kind
 }
 
-fn emit_record<F: FnMut(Decoded<'_>)>(
-    text: &str,
-    element: &str,
-    label: String,
-    format: &'static str,
-    emit: &mut F,
-) {
-    let position = element_position(text, element, label);
-    emit(Decoded::Record {
-        text: element,
-        position,
-        format,
-    });
+/// Positions of elements of one document, taken in document order: lines
+/// are counted incrementally, so a document costs one pass, not one per element.
+struct Positions<'t> {
+    text: &'t str,
+    scanned: usize,
+    line: i64,
 }
 
-/// Position of `element`, a slice of `text`.
-fn element_position(text: &str, element: &str, label: String) -> Position {
-    let offset = (element.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-    let offset = offset.min(text.len());
-    Position {
-        label,
-        line: Some(
-            text.as_bytes()[..offset]
+impl<'t> Positions<'t> {
+    fn new(text: &'t str) -> Self {
+        Self { text, scanned: 0, line: 1 }
+    }
+
+    /// Position of `element`, a slice of the text at or after the previous one.
+    fn of(&mut self, element: &str, label: String) -> Position {
+        let offset = (element.as_ptr() as usize)
+            .saturating_sub(self.text.as_ptr() as usize)
+            .min(self.text.len());
+        if offset >= self.scanned {
+            self.line += self.text.as_bytes()[self.scanned..offset]
                 .iter()
                 .filter(|&&b| b == b'\n')
-                .count() as i64
-                + 1,
-        ),
-        byte_offset: Some(offset as i64),
+                .count() as i64;
+            self.scanned = offset;
+        }
+        Position {
+            label,
+            line: Some(self.line),
+            byte_offset: Some(offset as i64),
+        }
     }
 }
 

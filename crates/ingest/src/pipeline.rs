@@ -303,18 +303,20 @@ impl Worker {
     ) -> Result<PayloadKind, IngestError> {
         let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + (CHUNK_BYTES >> 2));
         let mut eof = self.fill(&mut reader, &mut buffer, CHUNK_BYTES, 0, compressed, source)?;
+        if eof {
+            // The whole payload is here: `decode` tells its shape itself.
+            return self.decode_chunk(&buffer, None, source);
+        }
         let json_lines = {
-            let first_line_end = memchr_newline(&buffer)
-                .map(|i| (i + 1).min(buffer.len()))
-                .unwrap_or(buffer.len());
-            let probe_end = if first_line_end < buffer.len() {
-                (first_line_end + 2).min(buffer.len())
-            } else {
-                buffer.len()
-            };
-            starts_json_lines(&String::from_utf8_lossy(
-                &buffer[..probe_end.min(buffer.len())],
-            )) || (eof && starts_json_lines(&String::from_utf8_lossy(&buffer)))
+            // The first line, plus a byte or two to see whether more follow.
+            let probe_end = memchr_newline(&buffer)
+                .map(|i| (i + 3).min(buffer.len()))
+                .unwrap_or(buffer.len().min(4096));
+            let probe = &buffer[..probe_end];
+            match std::str::from_utf8(probe) {
+                Ok(text) => starts_json_lines(text),
+                Err(_) => starts_json_lines(&String::from_utf8_lossy(probe)),
+            }
         };
         if !json_lines {
             // A document: it is parsed whole (trail files are at most tens of MB).
@@ -392,30 +394,26 @@ impl Worker {
         compressed: bool,
         source: &PayloadSource<'_>,
     ) -> Result<bool, IngestError> {
-        let mut block = [0u8; 64 * 1024];
-        while buffer.len() < target {
-            match reader.read(&mut block) {
-                Ok(0) => return Ok(true),
-                Ok(n) => buffer.extend_from_slice(&block[..n]),
-                Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(error) => {
-                    let at = offset_of_buffer + buffer.len() as u64;
-                    self.pipeline.quarantine.add(QuarantineEntry {
-                        reason_kind: if compressed { "truncated_gzip" } else { "unreadable_file" }.into(),
-                        reason: format!(
-                            "the {} is damaged or cut short ({error}); the {at} bytes before it were read, records cut by it are quarantined separately",
-                            if compressed { "gzip stream" } else { "file" }
-                        ),
-                        source_uri: source.uri.into(),
-                        position: format!("byte {at} (inflated)"),
-                        byte_offset: Some(at as i64),
-                        ..Default::default()
-                    })?;
-                    return Ok(true);
-                }
+        // Reads straight into the buffer's spare capacity (no bounce copy).
+        let want = target.saturating_sub(buffer.len());
+        match reader.by_ref().take(want as u64).read_to_end(buffer) {
+            Ok(read) => Ok(read < want),
+            Err(error) => {
+                let at = offset_of_buffer + buffer.len() as u64;
+                self.pipeline.quarantine.add(QuarantineEntry {
+                    reason_kind: if compressed { "truncated_gzip" } else { "unreadable_file" }.into(),
+                    reason: format!(
+                        "the {} is damaged or cut short ({error}); the {at} bytes before it were read, records cut by it are quarantined separately",
+                        if compressed { "gzip stream" } else { "file" }
+                    ),
+                    source_uri: source.uri.into(),
+                    position: format!("byte {at} (inflated)"),
+                    byte_offset: Some(at as i64),
+                    ..Default::default()
+                })?;
+                Ok(true)
             }
         }
-        Ok(false)
     }
 
     /// Drops the rest of an over-long line (the buffer and the stream up to
