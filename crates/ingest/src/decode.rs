@@ -314,7 +314,11 @@ struct Positions<'t> {
 
 impl<'t> Positions<'t> {
     fn new(text: &'t str) -> Self {
-        Self { text, scanned: 0, line: 1 }
+        Self {
+            text,
+            scanned: 0,
+            line: 1,
+        }
     }
 
     /// Position of `element`, a slice of the text at or after the previous one.

@@ -21,6 +21,7 @@
 use serde_json::Value;
 
 use crate::json::{field, value_str};
+use crate::principal::UserIdentity;
 use crate::time::parse_credentials_expiration;
 
 /// The federated provider name of Cognito Identity.
@@ -77,7 +78,7 @@ pub struct Attribution {
 pub struct RecordParts<'v> {
     pub event_source: Option<&'v str>,
     pub event_name: Option<&'v str>,
-    pub user_identity: Option<&'v Value>,
+    pub user_identity: Option<&'v UserIdentity<'v>>,
     pub request_parameters: Option<&'v Value>,
     pub response_elements: Option<&'v Value>,
     pub resources: Option<&'v Value>,
@@ -87,9 +88,10 @@ pub struct RecordParts<'v> {
 pub fn attribute(parts: &RecordParts<'_>) -> Attribution {
     let mut attribution = Attribution::default();
     if let Some(user_identity) = parts.user_identity {
-        attribution.identity_provider = field(user_identity, &["identityProvider"])
-            .and_then(value_str)
-            .map(|s| s.into_owned());
+        attribution.identity_provider = user_identity
+            .identity_provider
+            .as_deref()
+            .map(str::to_string);
         from_web_identity_federation(user_identity, &mut attribution);
     }
     match (parts.event_source, parts.event_name) {
@@ -105,17 +107,14 @@ pub fn attribute(parts: &RecordParts<'_>) -> Attribution {
 }
 
 /// Source 1: `sessionContext.webIdFederationData` of pool credentials.
-fn from_web_identity_federation(user_identity: &Value, attribution: &mut Attribution) {
-    let Some(session_context) = field(user_identity, &["sessionContext"]) else {
-        return;
-    };
-    if let Some(issuer_arn) = field(session_context, &["sessionIssuer"])
-        .and_then(|issuer| field(issuer, &["arn"]))
-        .and_then(value_str)
+fn from_web_identity_federation(user_identity: &UserIdentity<'_>, attribution: &mut Attribution) {
+    if let Some(issuer_arn) = user_identity
+        .session_issuer()
+        .and_then(|issuer| issuer.arn.as_deref())
     {
-        attribution.role_arn = Some(issuer_arn.into_owned());
+        attribution.role_arn = Some(issuer_arn.to_string());
     }
-    let Some(federation) = field(session_context, &["webIdFederationData"]) else {
+    let Some(federation) = user_identity.web_id_federation_data() else {
         return;
     };
     let provider = field(federation, &["federatedProvider"]).and_then(value_str);
@@ -198,14 +197,12 @@ fn from_assume_role_with_web_identity(parts: &RecordParts<'_>, attribution: &mut
     let response = parts.response_elements;
     let principal_id = parts
         .user_identity
-        .and_then(|ui| field(ui, &["principalId"]))
-        .and_then(value_str);
+        .and_then(|ui| ui.principal_id.as_deref());
     let response_provider = response
         .and_then(|r| field(r, &["provider"]))
         .and_then(value_str);
-    let principal_is_cognito = principal_id
-        .as_deref()
-        .is_some_and(|id| id.starts_with(&format!("{COGNITO_IDENTITY_PROVIDER}:")));
+    let principal_is_cognito =
+        principal_id.is_some_and(|id| id.starts_with(&format!("{COGNITO_IDENTITY_PROVIDER}:")));
     let is_cognito = principal_is_cognito
         || attribution.identity_provider.as_deref() == Some(COGNITO_IDENTITY_PROVIDER)
         || response_provider.as_deref() == Some(COGNITO_IDENTITY_PROVIDER);
@@ -229,7 +226,6 @@ fn from_assume_role_with_web_identity(parts: &RecordParts<'_>, attribution: &mut
     attribution.identity_provider = Some(COGNITO_IDENTITY_PROVIDER.to_string());
     // principalId: cognito-identity.amazonaws.com:<region>:<pool uuid>:<region>:<identity uuid>
     let (principal_pool, principal_identity) = principal_id
-        .as_deref()
         .and_then(|id| id.strip_prefix(&format!("{COGNITO_IDENTITY_PROVIDER}:")))
         .map(split_pool_and_identity)
         .unwrap_or((None, None));
@@ -241,9 +237,8 @@ fn from_assume_role_with_web_identity(parts: &RecordParts<'_>, attribution: &mut
         .or_else(|| {
             parts
                 .user_identity
-                .and_then(|ui| field(ui, &["userName"]))
-                .and_then(value_str)
-                .map(|s| s.into_owned())
+                .and_then(|ui| ui.user_name.as_deref())
+                .map(str::to_string)
         });
     attribution.identity_pool_id = attribution.web_identity_audience.clone().or(principal_pool);
     attribution.source = Some(source::STS_WEB_IDENTITY);

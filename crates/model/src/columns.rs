@@ -28,6 +28,12 @@ pub trait ColumnKind {
     const DOC_TYPE: &'static str;
     fn data_type() -> DataType;
     fn builder(capacity: usize) -> Self::Builder;
+    /// A fresh builder sized like `previous`, the array the last one made,
+    /// so that batch after batch the buffers are allocated once, not regrown.
+    fn builder_like(previous: &ArrayRef, capacity: usize) -> Self::Builder {
+        let _ = previous;
+        Self::builder(capacity)
+    }
     fn append(builder: &mut Self::Builder, value: &Self::Value<'_>);
     fn finish(builder: &mut Self::Builder) -> ArrayRef;
 }
@@ -48,6 +54,14 @@ pub struct StrList;
 impl ColumnKind for Str {
     type Value<'a> = Option<Cow<'a, str>>;
     type Builder = StringBuilder;
+    fn builder_like(previous: &ArrayRef, capacity: usize) -> StringBuilder {
+        let bytes = previous
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .map(|array| array.value_data().len())
+            .unwrap_or(0);
+        StringBuilder::with_capacity(capacity, bytes + bytes / 8)
+    }
     const DOC_TYPE: &'static str = "string";
     fn data_type() -> DataType {
         DataType::Utf8
@@ -66,6 +80,14 @@ impl ColumnKind for Str {
 impl ColumnKind for Json {
     type Value<'a> = Option<Cow<'a, str>>;
     type Builder = StringBuilder;
+    fn builder_like(previous: &ArrayRef, capacity: usize) -> StringBuilder {
+        let bytes = previous
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .map(|array| array.value_data().len())
+            .unwrap_or(0);
+        StringBuilder::with_capacity(capacity, bytes + bytes / 8)
+    }
     const DOC_TYPE: &'static str = "string (JSON)";
     fn data_type() -> DataType {
         DataType::Utf8
@@ -187,12 +209,13 @@ macro_rules! event_columns {
         /// Accumulates [`Event`] rows into Arrow arrays.
         pub struct EventBatchBuilder {
             rows: usize,
+            capacity: usize,
             $( $name: <$kind as ColumnKind>::Builder, )*
         }
 
         impl EventBatchBuilder {
             pub fn with_capacity(capacity: usize) -> Self {
-                Self { rows: 0, $( $name: <$kind as ColumnKind>::builder(capacity), )* }
+                Self { rows: 0, capacity, $( $name: <$kind as ColumnKind>::builder(capacity), )* }
             }
 
             /// Appends one row.
@@ -213,7 +236,11 @@ macro_rules! event_columns {
             /// Builds a batch of the rows so far and empties the builder.
             pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
                 self.rows = 0;
-                let columns: Vec<ArrayRef> = vec![ $( <$kind as ColumnKind>::finish(&mut self.$name), )* ];
+                let columns: Vec<ArrayRef> = vec![ $( {
+                    let array = <$kind as ColumnKind>::finish(&mut self.$name);
+                    self.$name = <$kind as ColumnKind>::builder_like(&array, self.capacity);
+                    array
+                }, )* ];
                 RecordBatch::try_new(event_schema(), columns)
             }
         }

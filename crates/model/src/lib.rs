@@ -10,6 +10,7 @@ pub mod attribution;
 pub mod columns;
 pub mod json;
 pub mod normalize;
+pub mod principal;
 pub mod resources;
 pub mod time;
 

@@ -15,9 +15,8 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use crate::attribution::{attribute, looks_like_access_key, RecordParts};
 use crate::columns::Event;
-use crate::json::{
-    self, canonical_json, field, redact_secrets, value_str, CowStr, RawObject, WrongType,
-};
+use crate::json::{self, canonical_json, redact_secrets, CowStr, RawObject, WrongType};
+use crate::principal::UserIdentity;
 use crate::resources::touched;
 use crate::time::{epoch_number_to_micros, parse_event_time};
 
@@ -225,9 +224,9 @@ fn normalize_object<'a>(
     event.event_time = Some(read_event_time(time_raw)?);
 
     // Identity and principal.
-    let user_identity: Option<Value> = user_identity_raw
+    let user_identity: Option<UserIdentity<'a>> = user_identity_raw
         .filter(|raw| raw.get().starts_with('{'))
-        .and_then(|raw| serde_json::from_str(raw.get()).ok());
+        .and_then(|raw| UserIdentity::parse(raw.get()));
     event.user_identity = user_identity_raw
         .and_then(json::json_text)
         .map(redact_secrets);
@@ -374,37 +373,36 @@ fn read_event_time(raw: &RawValue) -> Result<i64, Rejection> {
     }
 }
 
-fn read_principal(user_identity: &Value, event: &mut Event<'_>) {
-    let get = |keys: &[&str]| {
-        field(user_identity, keys)
-            .and_then(value_str)
-            .map(|s| Cow::Owned(s.into_owned()))
-    };
-    event.principal_type = get(&["type"]);
-    event.principal_id = get(&["principalId"]);
-    event.principal_arn = get(&["arn"]);
-    event.principal_account_id = get(&["accountId"]);
-    event.invoked_by = get(&["invokedBy"]);
-    event.access_key_id = get(&["accessKeyId"]).filter(|key| looks_like_access_key(key));
-    let session_context = field(user_identity, &["sessionContext"]);
-    let issuer = session_context.and_then(|c| field(c, &["sessionIssuer"]));
-    event.principal_name = get(&["userName"]).or_else(|| {
-        issuer
-            .and_then(|i| field(i, &["userName"]))
-            .and_then(value_str)
-            .map(|s| Cow::Owned(s.into_owned()))
+fn read_principal<'a>(user_identity: &UserIdentity<'a>, event: &mut Event<'a>) {
+    event.principal_type = user_identity.kind.to_cow();
+    event.principal_id = user_identity.principal_id.to_cow();
+    event.principal_arn = user_identity.arn.to_cow();
+    event.principal_account_id = user_identity.account_id.to_cow();
+    event.invoked_by = user_identity.invoked_by.to_cow();
+    event.access_key_id = user_identity
+        .access_key_id
+        .to_cow()
+        .filter(|key| looks_like_access_key(key));
+    event.principal_name = user_identity.user_name.to_cow().or_else(|| {
+        user_identity
+            .session_issuer()
+            .and_then(|issuer| issuer.user_name.to_cow())
     });
-    if let Some(attributes) = session_context.and_then(|c| field(c, &["attributes"])) {
-        event.session_created_at = field(attributes, &["creationDate"])
-            .and_then(Value::as_str)
+    if let Some(attributes) = user_identity
+        .session_context
+        .as_ref()
+        .and_then(|context| context.attributes.as_ref())
+    {
+        event.session_created_at = attributes
+            .creation_date
+            .as_deref()
             .and_then(parse_event_time);
-        event.mfa_authenticated = field(attributes, &["mfaAuthenticated"]).and_then(|v| match v {
-            Value::Bool(b) => Some(*b),
-            Value::String(s) => s.parse().ok(),
-            _ => None,
-        });
+        event.mfa_authenticated = attributes
+            .mfa_authenticated
+            .as_deref()
+            .and_then(|v| v.parse().ok());
     }
-    if let Some(arn) = event.principal_arn.as_deref() {
+    if let Some(arn) = user_identity.arn.as_deref() {
         // arn:aws:sts::<acct>:assumed-role/<role>/<session>
         if let Some((_, rest)) = arn.split_once(":assumed-role/") {
             if let Some((_, session)) = rest.split_once('/') {
