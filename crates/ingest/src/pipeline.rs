@@ -533,7 +533,7 @@ impl Worker {
             source_kind: source.kind,
             source_format: format,
             source_uri: source.uri,
-            position: position.label.clone(),
+            position: &position.label,
         };
         match normalize(record, &origin, &pipeline.normalize_options) {
             Ok(event) => {

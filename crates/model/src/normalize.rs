@@ -30,7 +30,7 @@ pub struct Origin<'a> {
     /// The file path or URI.
     pub source_uri: &'a str,
     /// `line 12`, `Records[3]`, …
-    pub position: String,
+    pub position: &'a str,
 }
 
 /// Limits and run facts the normalizer needs.
@@ -345,7 +345,7 @@ fn normalize_object<'a>(
     event.source_kind = Some(Cow::Borrowed(origin.source_kind));
     event.source_format = Some(Cow::Borrowed(origin.source_format));
     event.source_uri = Some(Cow::Borrowed(origin.source_uri));
-    event.source_position = Some(Cow::Owned(origin.position.clone()));
+    event.source_position = Some(Cow::Borrowed(origin.position));
     event.ingested_at = Some(options.ingested_at);
     event.record_bytes = Some(text.len() as i64);
     Ok(event)

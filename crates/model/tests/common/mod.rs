@@ -18,7 +18,7 @@ pub fn normalize_line(line: &str) -> Result<Event<'static>, Rejection> {
         source_kind: "file",
         source_format: "json_lines",
         source_uri: "fixture",
-        position: "line".into(),
+        position: "line",
     };
     normalize(line, &origin, &NormalizeOptions::default()).map(Event::into_owned)
 }
