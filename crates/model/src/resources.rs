@@ -240,9 +240,16 @@ pub fn identity_ids_in(text: &str) -> Vec<String> {
         let matched = found.as_str();
         let (region, uuid) = match matched.find(':') {
             Some(colon) => (&matched[..colon], &matched[colon + 1..]),
-            None => (&matched[..matched.len() - 39], &matched[matched.len() - 36..]),
+            None => (
+                &matched[..matched.len() - 39],
+                &matched[matched.len() - 36..],
+            ),
         };
-        let id = format!("{}:{}", region.to_ascii_lowercase(), uuid.to_ascii_lowercase());
+        let id = format!(
+            "{}:{}",
+            region.to_ascii_lowercase(),
+            uuid.to_ascii_lowercase()
+        );
         if !ids.contains(&id) {
             ids.push(id);
         }
