@@ -22,6 +22,9 @@ pub struct Cli {
     /// Log line format (logs go to stderr).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// The config file (TOML; default: ./poolsight.toml when it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -48,15 +51,16 @@ pub struct IngestArgs {
     /// `aws logs filter-log-events` and `aws cloudtrail lookup-events` output.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// The lake folder (created if missing).
-    #[arg(long, default_value = "./poolsight-lake")]
-    pub lake: PathBuf,
-    /// Worker threads (default: one per core).
+    /// The lake folder, created if missing (default: the config's `lake`, else ./poolsight-lake).
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
+    /// Worker threads (default: the config's `ingest.workers`, else one per core).
     #[arg(long)]
     pub workers: Option<usize>,
-    /// Records larger than this many bytes are quarantined.
-    #[arg(long, default_value_t = poolsight_model::normalize::DEFAULT_MAX_RECORD_BYTES)]
-    pub max_record_bytes: usize,
+    /// Records larger than this many bytes are quarantined (default: the config's
+    /// `ingest.max_record_bytes`, else 4 MiB).
+    #[arg(long)]
+    pub max_record_bytes: Option<usize>,
     /// Print the summary as one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -99,9 +103,9 @@ pub struct DemoArgs {
 
 #[derive(Debug, Args)]
 pub struct SqlArgs {
-    /// The lake folder.
-    #[arg(long, default_value = "./poolsight-lake")]
-    pub lake: PathBuf,
+    /// The lake folder (default: the config's `lake`, else ./poolsight-lake).
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
     /// The query (tables: events, quarantine).
     pub query: String,
     /// Output format.

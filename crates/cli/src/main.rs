@@ -19,12 +19,14 @@ pub const EXIT_ERROR: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(&cli);
-    let result = match &cli.command {
-        Command::Ingest(args) => commands::ingest::run(args),
-        Command::Sample(args) => commands::sample::run(args),
-        Command::Demo(args) => commands::demo::run(args),
-        Command::Sql(args) => commands::sql::run(args),
-    };
+    let result = poolsight_config::Config::discover(cli.config.as_deref())
+        .map_err(anyhow::Error::from)
+        .and_then(|config| match &cli.command {
+            Command::Ingest(args) => commands::ingest::run(args, &config),
+            Command::Sample(args) => commands::sample::run(args),
+            Command::Demo(args) => commands::demo::run(args),
+            Command::Sql(args) => commands::sql::run(args, &config),
+        });
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {

@@ -276,3 +276,50 @@ print(json.dumps({"duckdb": {"n": n, "ids": ids, "days": days, "typed": typed},
         columns.iter().any(|c| c == "identity_id") && columns.iter().any(|c| c == "event_date")
     );
 }
+
+#[test]
+fn the_config_file_names_the_lake_and_typos_are_errors_with_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf_dir = dir.path().join("conf");
+    fs::create_dir_all(&conf_dir).unwrap();
+    fs::write(
+        conf_dir.join("poolsight.toml"),
+        "lake = \"../configured-lake\"\n[ingest]\nworkers = 1\n",
+    )
+    .unwrap();
+    let fixture = repo_root().join("crates/model/tests/fixtures/real/cognito_identity.jsonl");
+    let output = poolsight(
+        &[
+            "--config",
+            "conf/poolsight.toml",
+            "ingest",
+            fixture.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{:?}", text(&output));
+    assert!(
+        dir.path().join("configured-lake/events").is_dir(),
+        "the lake is relative to the config file"
+    );
+    // ./poolsight.toml is read when --config is absent.
+    let output = poolsight(
+        &["sql", "SELECT count(*) AS n FROM events", "--format", "csv"],
+        &conf_dir,
+    );
+    assert_eq!(text(&output).1, "", "{:?}", text(&output));
+    assert_eq!(text(&output).0, "n\n6\n");
+
+    fs::write(
+        dir.path().join("bad.toml"),
+        "lake = \"x\"\n[ingest]\nworker = 2\n",
+    )
+    .unwrap();
+    let output = poolsight(&["--config", "bad.toml", "sql", "SELECT 1"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output).1;
+    assert!(
+        stderr.contains("bad.toml, line 3, column 1") && stderr.contains("worker"),
+        "{stderr}"
+    );
+}

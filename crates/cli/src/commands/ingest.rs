@@ -5,20 +5,22 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use poolsight_config::Config;
 use poolsight_ingest::{ingest_paths, IngestOptions, IngestSummary};
 
 use crate::cli::IngestArgs;
 
-pub fn run(args: &IngestArgs) -> Result<u8> {
-    let mut options = IngestOptions {
-        max_record_bytes: args.max_record_bytes,
-        ..IngestOptions::default()
-    };
-    if let Some(workers) = args.workers {
+pub fn run(args: &IngestArgs, config: &Config) -> Result<u8> {
+    let lake = config.lake_or(args.lake.as_deref());
+    let mut options = IngestOptions::default();
+    if let Some(bytes) = args.max_record_bytes.or(config.ingest.max_record_bytes) {
+        options.max_record_bytes = bytes;
+    }
+    if let Some(workers) = args.workers.or(config.ingest.workers) {
         options.workers = workers.max(1);
     }
     let started = Instant::now();
-    let summary = ingest_with_progress(&args.paths, &args.lake, options)?;
+    let summary = ingest_with_progress(&args.paths, &lake, options)?;
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
         let mut value = serde_json::to_value(&summary)?;
@@ -29,8 +31,8 @@ pub fn run(args: &IngestArgs) -> Result<u8> {
         if summary.quarantined > 0 {
             println!(
                 "quarantined records are in {}/quarantine/ (query them: poolsight sql --lake {} \"SELECT source_uri, position, reason FROM quarantine\")",
-                args.lake.display(),
-                args.lake.display()
+                lake.display(),
+                lake.display()
             );
         }
     }

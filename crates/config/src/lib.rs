@@ -1,0 +1,454 @@
+//! `poolsight.toml`: where the lake is, how to reach AWS, which sources to
+//! collect, and the tunables of detection.
+//!
+//! The keys of the design's config contract are fixed; every table rejects
+//! unknown keys (a typo is an error naming the key, the file, the line and
+//! the column, not a silently ignored setting). Relative paths are relative
+//! to the config file. `poolsight.example.toml` at the repository root
+//! documents every key.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The config file read when `--config` is not given.
+pub const DEFAULT_FILE: &str = "poolsight.toml";
+
+/// The lake used when neither the config nor the command line names one.
+pub const DEFAULT_LAKE: &str = "./poolsight-lake";
+
+/// Errors reading or checking a config file.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("config {path}, line {line}, column {column}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("config {path}: {key}: {message}")]
+    Invalid {
+        path: PathBuf,
+        key: String,
+        message: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The lake folder (relative to the config file).
+    #[serde(default)]
+    pub lake: Option<PathBuf>,
+    #[serde(default)]
+    pub aws: AwsConfig,
+    #[serde(default)]
+    pub source: Sources,
+    #[serde(default)]
+    pub ingest: IngestConfig,
+    #[serde(default)]
+    pub geoip: GeoIpConfig,
+    #[serde(default)]
+    pub detect: DetectConfig,
+    /// The file this was read from (`None` for the built-in defaults).
+    #[serde(skip)]
+    pub path: Option<PathBuf>,
+}
+
+/// `[aws]`: all optional; the SDK's default chain decides otherwise.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsConfig {
+    /// A named profile of `~/.aws/config`.
+    pub profile: Option<String>,
+    /// The default region.
+    pub region: Option<String>,
+    /// An emulator endpoint (moto); S3 then uses path-style addressing.
+    pub endpoint_url: Option<String>,
+}
+
+/// `[[source.*]]` tables.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sources {
+    #[serde(default)]
+    pub s3: Vec<S3Source>,
+    #[serde(default)]
+    pub cloudwatch_logs: Vec<CloudWatchLogsSource>,
+    #[serde(default)]
+    pub cloudtrail_lookup: Vec<CloudTrailLookupSource>,
+}
+
+/// `[[source.s3]]`: CloudTrail trail files in a bucket.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Source {
+    pub bucket: String,
+    /// The part of the key before `AWSLogs/`.
+    #[serde(default)]
+    pub prefix: String,
+    /// Account ids to read; empty: discovered under `AWSLogs/`.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// Regions to read; empty: discovered.
+    #[serde(default)]
+    pub regions: Vec<String>,
+}
+
+/// `[[source.cloudwatch_logs]]`: a log group fed by a trail, EventBridge or API Gateway.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudWatchLogsSource {
+    pub log_group: String,
+    /// Only streams whose name starts with this.
+    #[serde(default)]
+    pub log_stream_prefix: String,
+}
+
+/// `[[source.cloudtrail_lookup]]`: management events through LookupEvents.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudTrailLookupSource {
+    pub regions: Vec<String>,
+}
+
+/// `[ingest]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// Worker threads (default: one per core).
+    pub workers: Option<usize>,
+    /// Records larger than this are quarantined (default 4 MiB).
+    pub max_record_bytes: Option<usize>,
+}
+
+/// `[geoip]`: GeoLite2-format databases (relative to the config file).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeoIpConfig {
+    pub asn_db: Option<PathBuf>,
+    pub country_db: Option<PathBuf>,
+}
+
+/// `[detect]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectConfig {
+    /// The account's own identity pools; empty: inferred from the trail.
+    #[serde(default)]
+    pub own_pools: Vec<String>,
+    /// `poolsight run` exits 1 when findings at or above this appear.
+    #[serde(default)]
+    pub fail_on: Severity,
+}
+
+/// Finding severity, lowest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Low,
+    Medium,
+    #[default]
+    High,
+    Critical,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Info => "info",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        })
+    }
+}
+
+impl Config {
+    /// Reads `path` (which must exist), resolves relative paths against its
+    /// folder, and checks the values.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// The config named by `--config`, else `./poolsight.toml` when it
+    /// exists, else the defaults.
+    pub fn discover(explicit: Option<&Path>) -> Result<Self, ConfigError> {
+        match explicit {
+            Some(path) => Self::load(path),
+            None if Path::new(DEFAULT_FILE).is_file() => Self::load(Path::new(DEFAULT_FILE)),
+            None => Ok(Self::default()),
+        }
+    }
+
+    /// Parses config text read from `path`.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|error| {
+            let (line, column) = error
+                .span()
+                .map(|span| line_and_column(text, span.start))
+                .unwrap_or((1, 1));
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: error.message().to_string(),
+            }
+        })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let resolve = |p: &mut Option<PathBuf>| {
+            if let Some(inner) = p {
+                if inner.is_relative() {
+                    *inner = base.join(&*inner);
+                }
+            }
+        };
+        resolve(&mut config.lake);
+        resolve(&mut config.geoip.asn_db);
+        resolve(&mut config.geoip.country_db);
+        config.path = Some(path.to_path_buf());
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// The lake: the command line's, else the config's, else the default.
+    pub fn lake_or(&self, from_command_line: Option<&Path>) -> PathBuf {
+        from_command_line
+            .map(Path::to_path_buf)
+            .or_else(|| self.lake.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_LAKE))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: String, message: String| ConfigError::Invalid {
+            path: self.path.clone().unwrap_or_default(),
+            key,
+            message,
+        };
+        for (index, source) in self.source.s3.iter().enumerate() {
+            if source.bucket.trim().is_empty() {
+                return Err(invalid(
+                    format!("source.s3[{index}].bucket"),
+                    "must name a bucket".into(),
+                ));
+            }
+            for account in &source.accounts {
+                if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(invalid(
+                        format!("source.s3[{index}].accounts"),
+                        format!("{account:?} is not a 12-digit AWS account id"),
+                    ));
+                }
+            }
+            check_regions(&source.regions, &format!("source.s3[{index}].regions"))
+                .map_err(|m| invalid(format!("source.s3[{index}].regions"), m))?;
+        }
+        for (index, source) in self.source.cloudwatch_logs.iter().enumerate() {
+            if source.log_group.trim().is_empty() {
+                return Err(invalid(
+                    format!("source.cloudwatch_logs[{index}].log_group"),
+                    "must name a log group".into(),
+                ));
+            }
+        }
+        for (index, source) in self.source.cloudtrail_lookup.iter().enumerate() {
+            let key = format!("source.cloudtrail_lookup[{index}].regions");
+            if source.regions.is_empty() {
+                return Err(invalid(key, "list at least one region".into()));
+            }
+            check_regions(&source.regions, &key).map_err(|m| invalid(key.clone(), m))?;
+        }
+        if let Some(region) = &self.aws.region {
+            check_regions(std::slice::from_ref(region), "aws.region")
+                .map_err(|m| invalid("aws.region".into(), m))?;
+        }
+        if let Some(url) = &self.aws.endpoint_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(invalid(
+                    "aws.endpoint_url".into(),
+                    format!("{url:?} is not an http(s) URL"),
+                ));
+            }
+        }
+        for pool in &self.detect.own_pools {
+            if !looks_like_pool_id(pool) {
+                return Err(invalid(
+                    "detect.own_pools".into(),
+                    format!("{pool:?} is not an identity pool id (<region>:<uuid>)"),
+                ));
+            }
+        }
+        if self.ingest.workers == Some(0) {
+            return Err(invalid(
+                "ingest.workers".into(),
+                "must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_regions(regions: &[String], _key: &str) -> Result<(), String> {
+    for region in regions {
+        let parts: Vec<&str> = region.split('-').collect();
+        let valid = parts.len() >= 3
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            })
+            && parts
+                .last()
+                .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()));
+        if !valid {
+            return Err(format!(
+                "{region:?} is not an AWS region (like \"us-east-1\")"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `<region>:<uuid>`.
+pub fn looks_like_pool_id(text: &str) -> bool {
+    let Some((region, uuid)) = text.split_once(':') else {
+        return false;
+    };
+    check_regions(&[region.to_string()], "").is_ok()
+        && uuid.len() == 36
+        && uuid.bytes().enumerate().all(|(i, b)| {
+            if [8, 13, 18, 23].contains(&i) {
+                b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        })
+}
+
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("/etc/poolsight/poolsight.toml"))
+    }
+
+    #[test]
+    fn the_example_file_parses() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../poolsight.example.toml");
+        let config = Config::load(&path).expect("the example is valid");
+        assert_eq!(config.source.s3.len(), 1);
+        assert_eq!(config.source.cloudwatch_logs.len(), 1);
+        assert_eq!(
+            config.source.cloudtrail_lookup[0].regions,
+            vec!["us-east-1"]
+        );
+        assert_eq!(config.detect.fail_on, Severity::High);
+        assert!(config.lake.unwrap().is_absolute() || path.is_relative());
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_file() {
+        let config = parse(
+            "lake = \"lake\"\n[geoip]\nasn_db = \"geo/asn.mmdb\"\ncountry_db = \"/abs/c.mmdb\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.lake.as_deref(),
+            Some(Path::new("/etc/poolsight/lake"))
+        );
+        assert_eq!(
+            config.geoip.asn_db.as_deref(),
+            Some(Path::new("/etc/poolsight/geo/asn.mmdb"))
+        );
+        assert_eq!(
+            config.geoip.country_db.as_deref(),
+            Some(Path::new("/abs/c.mmdb"))
+        );
+        assert_eq!(
+            config.lake_or(Some(Path::new("cli-lake"))),
+            PathBuf::from("cli-lake")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors_with_line_and_column() {
+        let error = parse("lake = \"x\"\n\n[aws]\nregoin = \"us-east-1\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("line 4, column 1"), "{error}");
+        assert!(error.contains("regoin"), "{error}");
+        assert!(error.contains("/etc/poolsight/poolsight.toml"), "{error}");
+    }
+
+    #[test]
+    fn values_are_checked() {
+        let cases = [
+            ("[[source.s3]]\nbucket = \"\"\n", "source.s3[0].bucket"),
+            (
+                "[[source.s3]]\nbucket = \"b\"\naccounts = [\"123\"]\n",
+                "12-digit",
+            ),
+            (
+                "[[source.cloudtrail_lookup]]\nregions = []\n",
+                "at least one region",
+            ),
+            (
+                "[[source.cloudtrail_lookup]]\nregions = [\"useast1\"]\n",
+                "not an AWS region",
+            ),
+            ("[aws]\nendpoint_url = \"127.0.0.1:5000\"\n", "http(s) URL"),
+            (
+                "[detect]\nown_pools = [\"us-east-1:nope\"]\n",
+                "not an identity pool id",
+            ),
+            ("[detect]\nfail_on = \"severe\"\n", "severe"),
+            ("[ingest]\nworkers = 0\n", "at least 1"),
+        ];
+        for (text, expected) in cases {
+            let error = parse(text).unwrap_err().to_string();
+            assert!(error.contains(expected), "{text:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn defaults_and_severity_order() {
+        let config = parse("").unwrap();
+        assert_eq!(config.lake_or(None), PathBuf::from(DEFAULT_LAKE));
+        assert!(Severity::Critical > Severity::High && Severity::Info < Severity::Low);
+        assert!(looks_like_pool_id(
+            "us-east-1:1cf667a2-49a6-454b-9e45-23199e8a1b2c"
+        ));
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_an_error() {
+        let error = Config::discover(Some(Path::new("/nonexistent/poolsight.toml"))).unwrap_err();
+        assert!(
+            error.to_string().contains("/nonexistent/poolsight.toml"),
+            "{error}"
+        );
+    }
+}
