@@ -64,10 +64,10 @@ fn parquet_files(dir: &Path) -> Vec<PathBuf> {
     poolsight_lake::parquet_files_under(dir).unwrap()
 }
 
-/// (event_key, partition folder) of every row of the events table.
-fn lake_rows(lake: &Path) -> Vec<(String, String)> {
-    let mut rows = Vec::new();
-    for file in parquet_files(&lake.join("events")) {
+/// Every batch of every Parquet file under `dir`, with the file's partition folder.
+fn batches(dir: &Path) -> Vec<(String, arrow::record_batch::RecordBatch)> {
+    let mut out = Vec::new();
+    for file in parquet_files(dir) {
         let partition = file
             .parent()
             .unwrap()
@@ -80,15 +80,23 @@ fn lake_rows(lake: &Path) -> Vec<(String, String)> {
             .build()
             .unwrap();
         for batch in reader {
-            let batch = batch.unwrap();
-            let keys = batch
-                .column_by_name("event_key")
-                .unwrap()
-                .as_string::<i32>()
-                .clone();
-            for i in 0..keys.len() {
-                rows.push((keys.value(i).to_string(), partition.clone()));
-            }
+            out.push((partition.clone(), batch.unwrap()));
+        }
+    }
+    out
+}
+
+/// (event_key, partition folder) of every row of the events table.
+fn lake_rows(lake: &Path) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    for (partition, batch) in batches(&lake.join("events")) {
+        let keys = batch
+            .column_by_name("event_key")
+            .unwrap()
+            .as_string::<i32>()
+            .clone();
+        for i in 0..keys.len() {
+            rows.push((keys.value(i).to_string(), partition.clone()));
         }
     }
     rows.sort();
@@ -107,42 +115,35 @@ struct Quarantined {
 
 fn quarantine_rows(lake: &Path) -> Vec<Quarantined> {
     let mut rows = Vec::new();
-    for file in parquet_files(&lake.join("quarantine")) {
-        let reader = ParquetRecordBatchReaderBuilder::try_new(fs::File::open(&file).unwrap())
-            .unwrap()
-            .build()
-            .unwrap();
-        for batch in reader {
-            let batch = batch.unwrap();
-            let text = |name: &str| {
-                batch
-                    .column_by_name(name)
-                    .unwrap()
-                    .as_string::<i32>()
-                    .clone()
-            };
-            let (kind, reason, source, position, raw) = (
-                text("reason_kind"),
-                text("reason"),
-                text("source_uri"),
-                text("position"),
-                text("raw"),
-            );
-            let line = batch
-                .column_by_name("line")
+    for (_, batch) in batches(&lake.join("quarantine")) {
+        let text = |name: &str| {
+            batch
+                .column_by_name(name)
                 .unwrap()
-                .as_primitive::<arrow::datatypes::Int64Type>()
-                .clone();
-            for i in 0..batch.num_rows() {
-                rows.push(Quarantined {
-                    kind: kind.value(i).into(),
-                    reason: reason.value(i).into(),
-                    source: source.value(i).into(),
-                    position: position.value(i).into(),
-                    line: line.is_valid(i).then(|| line.value(i)),
-                    raw: raw.is_valid(i).then(|| raw.value(i).to_string()),
-                });
-            }
+                .as_string::<i32>()
+                .clone()
+        };
+        let (kind, reason, source, position, raw) = (
+            text("reason_kind"),
+            text("reason"),
+            text("source_uri"),
+            text("position"),
+            text("raw"),
+        );
+        let line = batch
+            .column_by_name("line")
+            .unwrap()
+            .as_primitive::<arrow::datatypes::Int64Type>()
+            .clone();
+        for i in 0..batch.num_rows() {
+            rows.push(Quarantined {
+                kind: kind.value(i).into(),
+                reason: reason.value(i).into(),
+                source: source.value(i).into(),
+                position: position.value(i).into(),
+                line: line.is_valid(i).then(|| line.value(i)),
+                raw: raw.is_valid(i).then(|| raw.value(i).to_string()),
+            });
         }
     }
     rows

@@ -51,57 +51,40 @@ pub struct Time;
 /// A list of strings.
 pub struct StrList;
 
-impl ColumnKind for Str {
-    type Value<'a> = Option<Cow<'a, str>>;
-    type Builder = StringBuilder;
-    fn builder_like(previous: &ArrayRef, capacity: usize) -> StringBuilder {
-        let bytes = previous
-            .as_any()
-            .downcast_ref::<arrow::array::StringArray>()
-            .map(|array| array.value_data().len())
-            .unwrap_or(0);
-        StringBuilder::with_capacity(capacity, bytes + bytes / 8)
-    }
-    const DOC_TYPE: &'static str = "string";
-    fn data_type() -> DataType {
-        DataType::Utf8
-    }
-    fn builder(capacity: usize) -> StringBuilder {
-        StringBuilder::with_capacity(capacity, capacity * 16)
-    }
-    fn append(builder: &mut StringBuilder, value: &Self::Value<'_>) {
-        builder.append_option(value.as_deref());
-    }
-    fn finish(builder: &mut StringBuilder) -> ArrayRef {
-        Arc::new(builder.finish())
-    }
+/// `Str` and `Json` are both UTF-8 columns; they differ in documentation
+/// and in the bytes per row a fresh builder reserves.
+macro_rules! utf8_column_kind {
+    ($kind:ident, $doc_type:literal, $bytes_per_row:literal) => {
+        impl ColumnKind for $kind {
+            type Value<'a> = Option<Cow<'a, str>>;
+            type Builder = StringBuilder;
+            const DOC_TYPE: &'static str = $doc_type;
+            fn data_type() -> DataType {
+                DataType::Utf8
+            }
+            fn builder(capacity: usize) -> StringBuilder {
+                StringBuilder::with_capacity(capacity, capacity * $bytes_per_row)
+            }
+            fn builder_like(previous: &ArrayRef, capacity: usize) -> StringBuilder {
+                let bytes = previous
+                    .as_any()
+                    .downcast_ref::<arrow::array::StringArray>()
+                    .map(|array| array.value_data().len())
+                    .unwrap_or(0);
+                StringBuilder::with_capacity(capacity, bytes + bytes / 8)
+            }
+            fn append(builder: &mut StringBuilder, value: &Self::Value<'_>) {
+                builder.append_option(value.as_deref());
+            }
+            fn finish(builder: &mut StringBuilder) -> ArrayRef {
+                Arc::new(builder.finish())
+            }
+        }
+    };
 }
 
-impl ColumnKind for Json {
-    type Value<'a> = Option<Cow<'a, str>>;
-    type Builder = StringBuilder;
-    fn builder_like(previous: &ArrayRef, capacity: usize) -> StringBuilder {
-        let bytes = previous
-            .as_any()
-            .downcast_ref::<arrow::array::StringArray>()
-            .map(|array| array.value_data().len())
-            .unwrap_or(0);
-        StringBuilder::with_capacity(capacity, bytes + bytes / 8)
-    }
-    const DOC_TYPE: &'static str = "string (JSON)";
-    fn data_type() -> DataType {
-        DataType::Utf8
-    }
-    fn builder(capacity: usize) -> StringBuilder {
-        StringBuilder::with_capacity(capacity, capacity * 64)
-    }
-    fn append(builder: &mut StringBuilder, value: &Self::Value<'_>) {
-        builder.append_option(value.as_deref());
-    }
-    fn finish(builder: &mut StringBuilder) -> ArrayRef {
-        Arc::new(builder.finish())
-    }
-}
+utf8_column_kind!(Str, "string", 16);
+utf8_column_kind!(Json, "string (JSON)", 64);
 
 impl ColumnKind for Bool {
     type Value<'a> = Option<bool>;
