@@ -56,6 +56,8 @@ pub struct Config {
     #[serde(default)]
     pub ingest: IngestConfig,
     #[serde(default)]
+    pub collect: CollectConfig,
+    #[serde(default)]
     pub geoip: GeoIpConfig,
     #[serde(default)]
     pub detect: DetectConfig,
@@ -92,6 +94,8 @@ pub struct Sources {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct S3Source {
+    /// Names this source in summaries and checkpoints (default `s3:<bucket>/<prefix>`).
+    pub name: Option<String>,
     pub bucket: String,
     /// The part of the key before `AWSLogs/`.
     #[serde(default)]
@@ -102,23 +106,83 @@ pub struct S3Source {
     /// Regions to read; empty: discovered.
     #[serde(default)]
     pub regions: Vec<String>,
+    /// Keys delivered up to this many minutes before the newest key already
+    /// collected are listed again (late deliveries sort before it); keys
+    /// already collected are skipped by name. Default 60.
+    pub lookback_minutes: Option<u32>,
 }
 
 /// `[[source.cloudwatch_logs]]`: a log group fed by a trail, EventBridge or API Gateway.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CloudWatchLogsSource {
+    /// Names this source in summaries and checkpoints (default `cloudwatch_logs:<group>`).
+    pub name: Option<String>,
     pub log_group: String,
-    /// Only streams whose name starts with this.
+    /// Only streams whose name starts with this (filtered by the service).
     #[serde(default)]
     pub log_stream_prefix: String,
+    /// Only streams whose name matches one of these globs (`*`, `?`,
+    /// `[...]`); the streams are listed and queried by name.
+    #[serde(default)]
+    pub log_streams: Vec<String>,
+    /// Each run reads again the last this-many seconds before its checkpoint
+    /// (events ingested late carry older timestamps); events already
+    /// collected there are skipped by id. Default 120.
+    pub overlap_seconds: Option<u32>,
 }
 
 /// `[[source.cloudtrail_lookup]]`: management events through LookupEvents.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CloudTrailLookupSource {
+    /// Names this source in summaries and checkpoints (default `cloudtrail_lookup`).
+    pub name: Option<String>,
     pub regions: Vec<String>,
+    /// One LookupEvents attribute, e.g. `{ key = "EventSource", value =
+    /// "cognito-identity.amazonaws.com" }`; default: every management event.
+    pub lookup_attribute: Option<LookupAttribute>,
+    /// Each run reads again the last this-many minutes before its checkpoint
+    /// (LookupEvents shows events up to ~15 minutes late). Default 20.
+    pub overlap_minutes: Option<u32>,
+}
+
+/// A LookupEvents attribute filter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupAttribute {
+    /// `EventId`, `EventName`, `ReadOnly`, `Username`, `ResourceType`,
+    /// `ResourceName`, `EventSource` or `AccessKeyId`.
+    pub key: String,
+    pub value: String,
+}
+
+/// The LookupEvents attribute keys CloudTrail accepts.
+pub const LOOKUP_ATTRIBUTE_KEYS: &[&str] = &[
+    "EventId",
+    "EventName",
+    "ReadOnly",
+    "Username",
+    "ResourceType",
+    "ResourceName",
+    "EventSource",
+    "AccessKeyId",
+];
+
+/// `[collect]`: how hard the collectors push.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CollectConfig {
+    /// S3 objects downloaded at once per source (default 8).
+    pub concurrency: Option<usize>,
+    /// Attempts per AWS request before a source is reported failed (default 6).
+    pub max_attempts: Option<u32>,
+    /// FilterLogEvents calls per second per account and region (default 5,
+    /// the service quota).
+    pub filter_log_events_tps: Option<f64>,
+    /// LookupEvents calls per second per account and region (default 2, the
+    /// service quota).
+    pub lookup_events_tps: Option<f64>,
 }
 
 /// `[ingest]`.
@@ -234,6 +298,23 @@ impl Config {
             .unwrap_or_else(|| PathBuf::from(DEFAULT_LAKE))
     }
 
+    /// The name of every configured source, in config order (S3, CloudWatch
+    /// Logs, LookupEvents); names key the checkpoints.
+    pub fn source_names(&self) -> Vec<String> {
+        let s3 = self.source.s3.iter().map(S3Source::display_name);
+        let logs = self
+            .source
+            .cloudwatch_logs
+            .iter()
+            .map(CloudWatchLogsSource::display_name);
+        let lookup = self
+            .source
+            .cloudtrail_lookup
+            .iter()
+            .map(CloudTrailLookupSource::display_name);
+        s3.chain(logs).chain(lookup).collect()
+    }
+
     fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key: String, message: String| ConfigError::Invalid {
             path: self.path.clone().unwrap_or_default(),
@@ -266,12 +347,63 @@ impl Config {
                 ));
             }
         }
+        for (index, source) in self.source.cloudwatch_logs.iter().enumerate() {
+            for glob in &source.log_streams {
+                if glob.is_empty() || glob.matches('[').count() != glob.matches(']').count() {
+                    return Err(invalid(
+                        format!("source.cloudwatch_logs[{index}].log_streams"),
+                        format!("{glob:?} is not a stream-name glob"),
+                    ));
+                }
+            }
+        }
         for (index, source) in self.source.cloudtrail_lookup.iter().enumerate() {
             let key = format!("source.cloudtrail_lookup[{index}].regions");
             if source.regions.is_empty() {
                 return Err(invalid(key, "list at least one region".into()));
             }
             check_regions(&source.regions, &key).map_err(|m| invalid(key.clone(), m))?;
+            if let Some(attribute) = &source.lookup_attribute {
+                if !LOOKUP_ATTRIBUTE_KEYS.contains(&attribute.key.as_str()) {
+                    return Err(invalid(
+                        format!("source.cloudtrail_lookup[{index}].lookup_attribute.key"),
+                        format!(
+                            "{:?} is not a LookupEvents attribute (one of {})",
+                            attribute.key,
+                            LOOKUP_ATTRIBUTE_KEYS.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for name in self.source_names() {
+            if !names.insert(name.clone()) {
+                return Err(invalid(
+                    "source".into(),
+                    format!("two sources are named {name:?}; give one of them a distinct `name`"),
+                ));
+            }
+        }
+        for (key, value) in [
+            (
+                "collect.filter_log_events_tps",
+                self.collect.filter_log_events_tps,
+            ),
+            ("collect.lookup_events_tps", self.collect.lookup_events_tps),
+        ] {
+            if value.is_some_and(|v| !(v > 0.0 && v <= 100.0)) {
+                return Err(invalid(
+                    key.into(),
+                    "must be above 0 and at most 100".into(),
+                ));
+            }
+        }
+        if self.collect.concurrency == Some(0) || self.collect.max_attempts == Some(0) {
+            return Err(invalid(
+                "collect".into(),
+                "concurrency and max_attempts must be at least 1".into(),
+            ));
         }
         if let Some(region) = &self.aws.region {
             check_regions(std::slice::from_ref(region), "aws.region")
@@ -300,6 +432,30 @@ impl Config {
             ));
         }
         Ok(())
+    }
+}
+
+impl S3Source {
+    pub fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("s3:{}/{}", self.bucket, self.prefix))
+    }
+}
+
+impl CloudWatchLogsSource {
+    pub fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("cloudwatch_logs:{}", self.log_group))
+    }
+}
+
+impl CloudTrailLookupSource {
+    pub fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| "cloudtrail_lookup".to_string())
     }
 }
 
@@ -426,6 +582,19 @@ mod tests {
             ),
             ("[detect]\nfail_on = \"severe\"\n", "severe"),
             ("[ingest]\nworkers = 0\n", "at least 1"),
+            (
+                "[[source.cloudtrail_lookup]]\nregions = [\"us-east-1\"]\nlookup_attribute = { key = \"Source\", value = \"x\" }\n",
+                "not a LookupEvents attribute",
+            ),
+            (
+                "[[source.cloudtrail_lookup]]\nregions = [\"us-east-1\"]\n[[source.cloudtrail_lookup]]\nregions = [\"eu-west-1\"]\n",
+                "distinct `name`",
+            ),
+            ("[collect]\nlookup_events_tps = 0\n", "above 0"),
+            (
+                "[[source.cloudwatch_logs]]\nlog_group = \"g\"\nlog_streams = [\"a[b\"]\n",
+                "not a stream-name glob",
+            ),
         ];
         for (text, expected) in cases {
             let error = parse(text).unwrap_err().to_string();

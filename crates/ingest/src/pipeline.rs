@@ -534,6 +534,7 @@ impl Worker {
             source_format: format,
             source_uri: source.uri,
             position: &position.label,
+            fallback_time: None,
         };
         match normalize(record, &origin, &pipeline.normalize_options) {
             Ok(event) => {

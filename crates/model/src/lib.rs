@@ -6,6 +6,7 @@
 //! text into one [`Event`] row (or a [`Rejection`](normalize::Rejection)
 //! saying why not), and [`EventBatchBuilder`] turns rows into Arrow batches.
 
+pub mod apigateway;
 pub mod attribution;
 pub mod columns;
 pub mod json;

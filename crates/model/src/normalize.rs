@@ -31,6 +31,10 @@ pub struct Origin<'a> {
     pub source_uri: &'a str,
     /// `line 12`, `Records[3]`, …
     pub position: &'a str,
+    /// When the record's carrier says it happened (a CloudWatch Logs event's
+    /// timestamp), in microseconds; used only by shapes without a time of
+    /// their own (API Gateway access logs without `requestTime`).
+    pub fallback_time: Option<i64>,
 }
 
 /// Limits and run facts the normalizer needs.
@@ -148,6 +152,9 @@ pub fn normalize<'a>(
             ..origin.clone()
         };
         return normalize(detail.get(), &inner_origin, options);
+    }
+    if crate::apigateway::looks_like_access_log(&object) {
+        return crate::apigateway::normalize_access_log(text, &object, origin, options);
     }
     normalize_object(text, &object, origin, options)
 }

@@ -19,6 +19,7 @@ pub fn normalize_line(line: &str) -> Result<Event<'static>, Rejection> {
         source_format: "json_lines",
         source_uri: "fixture",
         position: "line",
+        fallback_time: None,
     };
     normalize(line, &origin, &NormalizeOptions::default()).map(Event::into_owned)
 }
