@@ -43,6 +43,30 @@ pub enum Command {
     Demo(DemoArgs),
     /// Run one SQL query on the lake.
     Sql(SqlArgs),
+    /// Pull from the AWS sources of the config (S3 trail files, CloudWatch Logs, LookupEvents).
+    Collect(CollectArgs),
+    /// The scheduled job: collect (then detect, once detections exist). Exit codes in docs/operations.md.
+    Run(CollectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// The lake folder (default: the config's `lake`, else ./poolsight-lake).
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
+    /// Backfill from this time (RFC 3339, YYYY-MM-DD, or 90m/24h/7d ago); checkpoints are left alone.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Backfill up to this time (same forms as --from).
+    #[arg(long)]
+    pub to: Option<String>,
+    /// Only the source with this name (repeatable; names: `s3:<bucket>/<prefix>`,
+    /// `cloudwatch_logs:<group>`, `cloudtrail_lookup`, or the config's `name`).
+    #[arg(long)]
+    pub source: Vec<String>,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

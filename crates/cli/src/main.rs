@@ -26,6 +26,8 @@ fn main() -> ExitCode {
             Command::Sample(args) => commands::sample::run(args),
             Command::Demo(args) => commands::demo::run(args),
             Command::Sql(args) => commands::sql::run(args, &config),
+            Command::Collect(args) => commands::collect::run(args, &config, cli.quiet, "collect"),
+            Command::Run(args) => commands::collect::run(args, &config, cli.quiet, "run"),
         });
     match result {
         Ok(code) => ExitCode::from(code),
@@ -40,7 +42,7 @@ fn init_logging(cli: &Cli) {
     let level = match (cli.quiet, cli.verbose) {
         (true, _) => "error",
         (false, 0) => "warn,poolsight=info",
-        (false, 1) => "info,poolsight=debug,poolsight_ingest=debug,poolsight_lake=debug",
+        (false, 1) => "info,poolsight=debug,poolsight_collect=debug,poolsight_ingest=debug,poolsight_lake=debug",
         (false, _) => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("POOLSIGHT_LOG")

@@ -97,6 +97,8 @@ pub struct S3Source {
     /// Names this source in summaries and checkpoints (default `s3:<bucket>/<prefix>`).
     pub name: Option<String>,
     pub bucket: String,
+    /// The bucket's region (default: `aws.region`).
+    pub region: Option<String>,
     /// The part of the key before `AWSLogs/`.
     #[serde(default)]
     pub prefix: String,
@@ -119,6 +121,8 @@ pub struct CloudWatchLogsSource {
     /// Names this source in summaries and checkpoints (default `cloudwatch_logs:<group>`).
     pub name: Option<String>,
     pub log_group: String,
+    /// The log group's region (default: `aws.region`).
+    pub region: Option<String>,
     /// Only streams whose name starts with this (filtered by the service).
     #[serde(default)]
     pub log_stream_prefix: String,

@@ -11,4 +11,7 @@ pub mod local;
 pub mod pipeline;
 
 pub use local::{discover, ingest_paths};
-pub use pipeline::{IngestError, IngestOptions, IngestSummary, PayloadSource, Pipeline, Worker};
+pub use pipeline::{
+    IngestError, IngestOptions, IngestSummary, PayloadCounts, PayloadSource, Pipeline, RecordInput,
+    Worker,
+};

@@ -112,6 +112,40 @@ struct Counters {
     duplicates: AtomicU64,
 }
 
+/// What one payload (or one record) produced; sources use it for their own
+/// per-source summaries.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PayloadCounts {
+    pub records: u64,
+    pub written: u64,
+    pub duplicates: u64,
+    pub quarantined: u64,
+}
+
+impl std::ops::AddAssign for PayloadCounts {
+    fn add_assign(&mut self, other: Self) {
+        self.records += other.records;
+        self.written += other.written;
+        self.duplicates += other.duplicates;
+        self.quarantined += other.quarantined;
+    }
+}
+
+/// One record handed over by a source that reads records one by one
+/// (CloudWatch Logs events, LookupEvents results).
+#[derive(Debug, Clone)]
+pub struct RecordInput<'a> {
+    /// The record's JSON text.
+    pub text: &'a str,
+    /// The carrier's shape: `cloudwatch_logs`, `lookup_events`, …
+    pub format: &'static str,
+    /// Where it was in its source (`stream s, event e`, `Events[3]`).
+    pub position: String,
+    /// The carrier's own time for the record, microseconds (used only when
+    /// the record has no time of its own).
+    pub fallback_time: Option<i64>,
+}
+
 /// What the workers of one run share.
 pub struct Pipeline {
     lake: Lake,
@@ -195,6 +229,7 @@ impl Pipeline {
                 self.options.writer.clone(),
             )?,
             pipeline: Arc::clone(self),
+            counts: PayloadCounts::default(),
         })
     }
 
@@ -222,6 +257,14 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Writes the quarantine entries gathered so far (workers call it when
+    /// they flush, so a checkpoint never passes a quarantined record that is
+    /// not on disk yet).
+    pub fn flush_quarantine(&self) -> Result<(), IngestError> {
+        self.quarantine.finish()?;
+        Ok(())
+    }
+
     /// Writes the quarantine and returns the summary. Call after every
     /// worker has finished.
     pub fn finish(&self, writes: &[WriteStats]) -> Result<IngestSummary, IngestError> {
@@ -245,9 +288,44 @@ impl Pipeline {
 pub struct Worker {
     pipeline: Arc<Pipeline>,
     writer: EventWriter,
+    counts: PayloadCounts,
 }
 
 impl Worker {
+    /// What this worker's payloads and records produced so far.
+    pub fn counts(&self) -> PayloadCounts {
+        self.counts
+    }
+
+    /// Ingests one record (a CloudWatch Logs message, a LookupEvents
+    /// `CloudTrailEvent`): normalize, dedup, write — or quarantine.
+    pub fn ingest_one_record(
+        &mut self,
+        record: &RecordInput<'_>,
+        source: &PayloadSource<'_>,
+    ) -> Result<(), IngestError> {
+        let position = Position {
+            label: record.position.clone(),
+            line: None,
+            byte_offset: None,
+        };
+        self.ingest_record_at(
+            record.text,
+            position,
+            record.format,
+            source,
+            record.fallback_time,
+        )
+    }
+
+    /// Makes everything written so far durable: closes the open Parquet
+    /// files (fsync, rename, dedup sidecars) and writes pending quarantine
+    /// entries. A source moves its checkpoint only after this returns.
+    pub fn flush(&mut self) -> Result<(), IngestError> {
+        self.writer.flush()?;
+        self.pipeline.flush_quarantine()
+    }
+
     /// Ingests one payload held in memory (a whole file or object, gzip or not).
     pub fn ingest_payload(
         &mut self,
@@ -476,6 +554,7 @@ impl Worker {
                 } => {
                     if invalid_utf8_at.is_some() && record.contains('\u{fffd}') {
                         pipeline.counters.records.fetch_add(1, Ordering::Relaxed);
+                        self.counts.records += 1;
                         self.quarantine(
                             source,
                             position,
@@ -527,14 +606,26 @@ impl Worker {
         format: &'static str,
         source: &PayloadSource<'_>,
     ) -> Result<(), IngestError> {
+        self.ingest_record_at(record, position, format, source, None)
+    }
+
+    fn ingest_record_at(
+        &mut self,
+        record: &str,
+        position: Position,
+        format: &'static str,
+        source: &PayloadSource<'_>,
+        fallback_time: Option<i64>,
+    ) -> Result<(), IngestError> {
         let pipeline = &self.pipeline;
         pipeline.counters.records.fetch_add(1, Ordering::Relaxed);
+        self.counts.records += 1;
         let origin = Origin {
             source_kind: source.kind,
             source_format: format,
             source_uri: source.uri,
             position: &position.label,
-            fallback_time: None,
+            fallback_time,
         };
         match normalize(record, &origin, &pipeline.normalize_options) {
             Ok(event) => {
@@ -542,8 +633,10 @@ impl Worker {
                 if pipeline.index.claim(key) {
                     self.writer.push(&event, key)?;
                     pipeline.counters.written.fetch_add(1, Ordering::Relaxed);
+                    self.counts.written += 1;
                 } else {
                     pipeline.counters.duplicates.fetch_add(1, Ordering::Relaxed);
+                    self.counts.duplicates += 1;
                 }
                 Ok(())
             }
@@ -555,13 +648,14 @@ impl Worker {
     }
 
     fn quarantine(
-        &self,
+        &mut self,
         source: &PayloadSource<'_>,
         position: Position,
         kind: &'static str,
         reason: String,
         raw: Option<&str>,
     ) -> Result<(), IngestError> {
+        self.counts.quarantined += 1;
         self.pipeline.quarantine.add(QuarantineEntry {
             reason_kind: kind.into(),
             reason,
@@ -576,10 +670,11 @@ impl Worker {
     }
 
     fn quarantine_problem(
-        &self,
+        &mut self,
         source: &PayloadSource<'_>,
         problem: Problem,
     ) -> Result<(), IngestError> {
+        self.counts.quarantined += 1;
         self.pipeline.quarantine.add(QuarantineEntry {
             reason_kind: problem.kind.into(),
             reason: problem.reason,

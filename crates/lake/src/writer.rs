@@ -170,14 +170,21 @@ impl EventWriter {
         Ok(())
     }
 
-    /// Closes every open file and returns what was written.
-    pub fn finish(mut self) -> Result<WriteStats> {
+    /// Closes every open file (each is then durable and visible) and keeps
+    /// the writer usable: the next row opens new files.
+    pub fn flush(&mut self) -> Result<()> {
         let days: Vec<i64> = self.open.keys().copied().collect();
         for day in days {
             if let Some(part) = self.open.remove(&day) {
                 self.close_part(part)?;
             }
         }
+        Ok(())
+    }
+
+    /// Closes every open file and returns what was written.
+    pub fn finish(mut self) -> Result<WriteStats> {
+        self.flush()?;
         Ok(std::mem::take(&mut self.stats))
     }
 

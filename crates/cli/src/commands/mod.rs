@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod collect;
 pub mod demo;
 pub mod ingest;
 pub mod sample;

@@ -1,0 +1,285 @@
+//! `poolsight collect` and `poolsight run`: pull from the configured AWS
+//! sources into the lake, with a progress display on a terminal and a
+//! summary per source.
+
+use std::io::IsTerminal;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use chrono::{DateTime, NaiveDate, Utc};
+use poolsight_collect::{CollectOptions, Collector, SourceProgress, SourceReport, Window};
+use poolsight_config::Config;
+use poolsight_ingest::{IngestError, IngestOptions, Pipeline};
+use poolsight_lake::LakeError;
+
+use crate::cli::CollectArgs;
+
+/// Exit code when some sources failed and the others collected.
+pub const EXIT_PARTIAL: u8 = 3;
+/// Exit code when another run holds the lake's lock.
+pub const EXIT_BUSY: u8 = 4;
+
+/// Parses `--from/--to`: RFC 3339, `YYYY-MM-DD` (midnight UTC), or a span
+/// back from now (`90m`, `24h`, `7d`).
+pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.with_timezone(&Utc));
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(date.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
+    }
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    if let Ok(n) = number.parse::<i64>() {
+        let span = match unit {
+            "m" => chrono::Duration::minutes(n),
+            "h" => chrono::Duration::hours(n),
+            "d" => chrono::Duration::days(n),
+            _ => bail!("{text:?}: unknown unit {unit:?} (use m, h or d)"),
+        };
+        return Ok(now - span);
+    }
+    bail!("{text:?} is not a time: use RFC 3339 (2026-11-27T10:00:00Z), a date (2026-11-27) or a span back from now (90m, 24h, 7d)")
+}
+
+pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> Result<u8> {
+    let now = Utc::now();
+    let window = Window {
+        from: args
+            .from
+            .as_deref()
+            .map(|t| parse_time(t, now))
+            .transpose()
+            .context("--from")?,
+        to: args
+            .to
+            .as_deref()
+            .map(|t| parse_time(t, now))
+            .transpose()
+            .context("--to")?,
+    };
+    if let (Some(from), Some(to)) = (window.from, window.to) {
+        if from > to {
+            bail!("--from {from} is after --to {to}");
+        }
+    }
+    let mut options = CollectOptions::from_config(config);
+    options.window = window;
+    options.only = args.source.clone();
+    let collector = Collector::new(config, options)?;
+    let lake = config.lake_or(args.lake.as_deref());
+    let mut ingest_options = IngestOptions::default();
+    if let Some(bytes) = config.ingest.max_record_bytes {
+        ingest_options.max_record_bytes = bytes;
+    }
+    let pipeline = match Pipeline::open(&lake, ingest_options) {
+        Ok((pipeline, _)) => pipeline,
+        Err(IngestError::Lake(LakeError::Locked { path, lock })) => {
+            eprintln!(
+                "poolsight {command}: the lake {} is in use by another poolsight run (lock {}); this run did nothing. It exits {EXIT_BUSY}; the next scheduled run picks up where the other one stops.",
+                path.display(),
+                lock.display()
+            );
+            tracing::warn!(lake = %path.display(), "lake busy; another run holds the lock");
+            return Ok(EXIT_BUSY);
+        }
+        Err(error) => {
+            return Err(error).with_context(|| format!("open the lake {}", lake.display()))
+        }
+    };
+    tracing::info!(lake = %lake.display(), run_id = pipeline.run_id(), backfill = window.is_backfill(), "collect started");
+    let started = Instant::now();
+    let progress = collector.progress();
+    let display = (!quiet && !args.json && std::io::stderr().is_terminal())
+        .then(|| spawn_progress(progress.clone()));
+    let runtime = super::runtime()?;
+    let reports = runtime.block_on(collector.run(Arc::clone(&pipeline)));
+    if let Some((stop, handle)) = display {
+        stop.store(true, Ordering::Relaxed);
+        let _ = handle.join();
+    }
+    let summary = pipeline.finish(&[]).context("write the quarantine")?;
+    let seconds = started.elapsed().as_secs_f64();
+    for report in &reports {
+        tracing::info!(
+            source = %report.name,
+            kind = report.kind,
+            status = report.status,
+            objects = report.objects,
+            records = report.records,
+            written = report.written,
+            duplicates = report.duplicates,
+            quarantined = report.quarantined,
+            already_collected = report.already_collected,
+            requests = report.requests,
+            seconds = report.seconds,
+            error = report.error.as_deref().unwrap_or(""),
+            "source finished"
+        );
+    }
+    if args.json {
+        let value = serde_json::json!({
+            "lake": lake.display().to_string(),
+            "backfill": window.is_backfill(),
+            "seconds": (seconds * 1000.0).round() / 1000.0,
+            "sources": reports,
+            "total": summary,
+        });
+        println!("{value}");
+    } else {
+        print_summary(&reports, seconds);
+        if summary.quarantined > 0 {
+            println!(
+                "{} records quarantined: poolsight sql --lake {} \"SELECT source_uri, position, reason FROM quarantine\"",
+                summary.quarantined,
+                lake.display()
+            );
+        }
+    }
+    let failed = reports.iter().filter(|r| r.status != "ok").count();
+    if failed > 0 {
+        eprintln!(
+            "error: {failed} of {} sources failed (see above); the others were collected",
+            reports.len()
+        );
+        return Ok(EXIT_PARTIAL);
+    }
+    Ok(0)
+}
+
+fn print_summary(reports: &[SourceReport], seconds: f64) {
+    println!(
+        "{:<44} {:>6} {:>9} {:>9} {:>9} {:>7} {:>9} {:>8} {:>8}",
+        "source",
+        "status",
+        "objects",
+        "records",
+        "written",
+        "dups",
+        "already",
+        "requests",
+        "seconds"
+    );
+    for r in reports {
+        println!(
+            "{:<44} {:>6} {:>9} {:>9} {:>9} {:>7} {:>9} {:>8} {:>8.2}",
+            truncate(&r.name, 44),
+            r.status,
+            r.objects,
+            r.records,
+            r.written,
+            r.duplicates,
+            r.already_collected,
+            r.requests,
+            r.seconds
+        );
+        if let Some(error) = &r.error {
+            println!("  error: {error}");
+        }
+    }
+    let records: u64 = reports.iter().map(|r| r.records).sum();
+    let written: u64 = reports.iter().map(|r| r.written).sum();
+    println!(
+        "total: {records} records, {written} new events in {seconds:.2} s ({:.0} records/s)",
+        if seconds > 0.0 {
+            records as f64 / seconds
+        } else {
+            0.0
+        }
+    );
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        let head: String = text.chars().take(width - 1).collect();
+        format!("{head}…")
+    }
+}
+
+type Display = (
+    Arc<std::sync::atomic::AtomicBool>,
+    std::thread::JoinHandle<()>,
+);
+
+/// One progress line per source, redrawn on stderr until the run ends.
+fn spawn_progress(sources: Vec<Arc<SourceProgress>>) -> Display {
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let handle = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let bars = indicatif::MultiProgress::new();
+            let style = indicatif::ProgressStyle::with_template("{spinner} {prefix:<36} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+            let lines: Vec<indicatif::ProgressBar> = sources
+                .iter()
+                .map(|s| {
+                    let bar = bars.add(indicatif::ProgressBar::new_spinner());
+                    bar.set_style(style.clone());
+                    bar.set_prefix(truncate(&s.name, 36));
+                    bar
+                })
+                .collect();
+            let started = Instant::now();
+            loop {
+                let elapsed = started.elapsed().as_secs_f64().max(0.001);
+                for (source, bar) in sources.iter().zip(&lines) {
+                    let records = SourceProgress::get(&source.records);
+                    bar.set_message(format!(
+                        "{} objects/pages, {} records ({:.0}/s), {} new, {:.1} MB",
+                        SourceProgress::get(&source.objects),
+                        records,
+                        records as f64 / elapsed,
+                        SourceProgress::get(&source.written),
+                        SourceProgress::get(&source.bytes) as f64 / 1e6
+                    ));
+                    if source.done.load(Ordering::Relaxed) && !bar.is_finished() {
+                        bar.finish();
+                    } else {
+                        bar.tick();
+                    }
+                }
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            for bar in lines {
+                bar.finish_and_clear();
+            }
+        })
+    };
+    (stop, handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_absolute_dates_and_spans() {
+        let now = parse_time("2026-11-27T12:00:00Z", Utc::now()).unwrap();
+        assert_eq!(
+            parse_time("24h", now).unwrap().to_rfc3339(),
+            "2026-11-26T12:00:00+00:00"
+        );
+        assert_eq!(
+            parse_time("7d", now).unwrap().to_rfc3339(),
+            "2026-11-20T12:00:00+00:00"
+        );
+        assert_eq!(
+            parse_time("2026-11-01", now).unwrap().to_rfc3339(),
+            "2026-11-01T00:00:00+00:00"
+        );
+        assert!(parse_time("yesterday", now)
+            .unwrap_err()
+            .to_string()
+            .contains("RFC 3339"));
+        assert!(parse_time("3w", now)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown unit"));
+    }
+}

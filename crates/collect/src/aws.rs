@@ -1,0 +1,185 @@
+//! AWS SDK set-up shared by the sources: the default credential chain,
+//! profile/region/endpoint from `[aws]`, the SDK's standard retries
+//! (throttling, 5xx, transient I/O) with backoff, timeouts, and a request
+//! counter on every client.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_s3::error::{BoxError, ProvideErrorMetadata, SdkError};
+
+/// `[aws]` plus the collectors' retry budget.
+#[derive(Debug, Clone, Default)]
+pub struct AwsSettings {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    /// Attempts per request (the SDK's retries included).
+    pub max_attempts: u32,
+}
+
+/// Loads the shared SDK config (credentials from the default chain).
+pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(settings.max_attempts.max(1))
+                .with_initial_backoff(Duration::from_millis(100))
+                .with_max_backoff(Duration::from_secs(20)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(10))
+                .read_timeout(Duration::from_secs(60))
+                .operation_attempt_timeout(Duration::from_secs(120))
+                .build(),
+        );
+    if let Some(profile) = &settings.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &settings.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(endpoint) = &settings.endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+/// Counts HTTP requests a client sends (retries included).
+#[derive(Debug, Clone, Default)]
+pub struct RequestCounter(pub Arc<AtomicU64>);
+
+impl Intercept for RequestCounter {
+    fn name(&self) -> &'static str {
+        "poolsight-request-counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// An S3 client; path-style addressing when an endpoint is set (emulators).
+pub fn s3_client(
+    config: &SdkConfig,
+    region: Option<&str>,
+    path_style: bool,
+    counter: &RequestCounter,
+) -> aws_sdk_s3::Client {
+    let mut builder = aws_sdk_s3::config::Builder::from(config)
+        .force_path_style(path_style)
+        .interceptor(counter.clone());
+    if let Some(region) = region {
+        builder = builder.region(Region::new(region.to_string()));
+    }
+    aws_sdk_s3::Client::from_conf(builder.build())
+}
+
+pub fn logs_client(
+    config: &SdkConfig,
+    region: Option<&str>,
+    counter: &RequestCounter,
+) -> aws_sdk_cloudwatchlogs::Client {
+    let mut builder =
+        aws_sdk_cloudwatchlogs::config::Builder::from(config).interceptor(counter.clone());
+    if let Some(region) = region {
+        builder = builder.region(Region::new(region.to_string()));
+    }
+    aws_sdk_cloudwatchlogs::Client::from_conf(builder.build())
+}
+
+pub fn cloudtrail_client(
+    config: &SdkConfig,
+    region: &str,
+    counter: &RequestCounter,
+) -> aws_sdk_cloudtrail::Client {
+    let builder = aws_sdk_cloudtrail::config::Builder::from(config)
+        .interceptor(counter.clone())
+        .region(Region::new(region.to_string()));
+    aws_sdk_cloudtrail::Client::from_conf(builder.build())
+}
+
+/// Whether an SDK error (after the SDK's own retries) is worth another try
+/// later: timeouts, connection failures, responses cut off, throttling and
+/// server errors. Access denied, missing buckets and bad requests are not.
+pub fn is_transient<E: ProvideErrorMetadata>(
+    error: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> bool {
+    match error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => {
+            let status = service.raw().status().as_u16();
+            let code = service.err().code().unwrap_or_default();
+            status >= 500
+                || status == 429
+                || code.contains("Throttl")
+                || matches!(
+                    code,
+                    "SlowDown" | "RequestLimitExceeded" | "TooManyRequestsException"
+                )
+        }
+        _ => false,
+    }
+}
+
+/// `error code: message` of an SDK error, with its whole cause chain.
+pub fn describe<E: std::error::Error + 'static, R: std::fmt::Debug>(
+    error: &SdkError<E, R>,
+) -> String {
+    aws_sdk_s3::error::DisplayErrorContext(error).to_string()
+}
+
+/// Calls an SDK operation, trying again (with exponential backoff) when
+/// the error is transient even after the SDK's own retries, up to
+/// `attempts` times.
+pub async fn call_with_retries<T, E, F, Fut>(
+    operation: &str,
+    attempts: u32,
+    mut call: F,
+) -> Result<T, crate::CollectError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<
+        Output = Result<T, SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+    >,
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(error) if attempt < attempts.max(1) && is_transient(&error) => {
+                let wait = backoff(attempt);
+                tracing::warn!(operation, attempt, wait_ms = wait.as_millis() as u64, error = %describe(&error), "transient AWS error; retrying");
+                tokio::time::sleep(wait).await;
+            }
+            Err(error) => {
+                return Err(crate::CollectError::Aws {
+                    operation: operation.to_string(),
+                    message: describe(&error),
+                })
+            }
+        }
+    }
+}
+
+/// 200 ms, 400 ms, 800 ms, … up to 10 s.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis((100u64 << attempt.min(7)).min(10_000))
+}

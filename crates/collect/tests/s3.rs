@@ -1,0 +1,227 @@
+//! The S3 source against moto's server with the real SDK: the delivery
+//! layout (several accounts, regions and days, an organization path, a
+//! digest file, an Insights file), incremental runs, a late delivery, a
+//! no-op re-run and a backfill window.
+
+mod common;
+
+use aws_sdk_s3::primitives::ByteStream;
+use chrono::{Duration, TimeZone, Utc};
+use common::*;
+use poolsight_collect::Window;
+use poolsight_testkit::{aws_test_env, MotoServer};
+
+async fn s3_client(endpoint: &str) -> aws_sdk_s3::Client {
+    aws_test_env();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .load()
+        .await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+struct Layout {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    expected: Vec<String>,
+}
+
+impl Layout {
+    async fn put(&self, key: &str, body: Vec<u8>) {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// One trail file of `n` records delivered at `delivered`.
+    async fn deliver(
+        &mut self,
+        base: &str,
+        account: &str,
+        region: &str,
+        delivered: chrono::DateTime<Utc>,
+        suffix: &str,
+        n: usize,
+    ) -> String {
+        let key = format!(
+            "{base}{account}/CloudTrail/{region}/{}/{account}_CloudTrail_{region}_{}_{suffix}.json.gz",
+            delivered.format("%Y/%m/%d"),
+            delivered.format("%Y%m%dT%H%MZ")
+        );
+        let records: Vec<_> = (0..n)
+            .map(|i| {
+                let id = format!(
+                    "{account}-{region}-{}-{suffix}-{i}",
+                    delivered.format("%Y%m%dT%H%M")
+                );
+                self.expected.push(id.clone());
+                record(
+                    &id,
+                    delivered - Duration::minutes(5) + Duration::seconds(i as i64),
+                    account,
+                    region,
+                )
+            })
+            .collect();
+        self.put(&key, trail_file(&records)).await;
+        key
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trail_files_are_collected_incrementally_and_exactly_once() {
+    let moto = MotoServer::start();
+    let client = s3_client(&moto.endpoint()).await;
+    let bucket = "org-trail".to_string();
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let mut layout = Layout {
+        client,
+        bucket: bucket.clone(),
+        expected: Vec::new(),
+    };
+    let day = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
+    let plain = "logs/AWSLogs/";
+    let org = "logs/AWSLogs/o-abc123def4/";
+    // Two accounts (one under the organization path), two regions, three
+    // days, files every 5 minutes around midnight.
+    for (base, account) in [(plain, "111122223333"), (org, "444455556666")] {
+        for region in ["us-east-1", "eu-west-1"] {
+            for d in 0..3 {
+                for slot in 0..4 {
+                    let at = day + Duration::days(d) + Duration::minutes(5 * slot);
+                    layout
+                        .deliver(base, account, region, at, &format!("F{slot}"), 25)
+                        .await;
+                }
+            }
+        }
+    }
+    // Not events: a digest file and an Insights file.
+    layout.put("logs/AWSLogs/111122223333/CloudTrail-Digest/us-east-1/2026/11/20/111122223333_CloudTrail-Digest_us-east-1_trail_us-east-1_20261120T0100Z.json.gz", trail_file(&[])).await;
+    let insight_key = "logs/AWSLogs/111122223333/CloudTrail-Insight/us-east-1/2026/11/20/111122223333_CloudTrail-Insight_us-east-1_20261120T0100Z_i1.json.gz";
+    layout.put(insight_key, trail_file(&[serde_json::json!({"eventVersion":"1.08","eventTime":"2026-11-20T00:55:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","eventType":"AwsCloudTrailInsight","eventCategory":"Insight","eventID":"insight-1","insightDetails":{"state":"Start"}})])).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let config = config(
+        &lake,
+        &moto.endpoint(),
+        &format!("[[source.s3]]\nbucket = \"{bucket}\"\nprefix = \"logs\"\n"),
+    );
+
+    let (reports, _) = collect(&config, Window::default()).await;
+    let first = &reports[0];
+    assert_eq!(
+        first.streams, 5,
+        "2 accounts × 2 regions + 1 Insights prefix: {first:?}"
+    );
+    assert_eq!(first.written as usize, layout.expected.len(), "{first:?}");
+    assert_eq!(
+        first.objects,
+        2 * 2 * 3 * 4 + 1,
+        "every trail file and the Insights file, no digest"
+    );
+    assert_exactly_once(&lake, &layout.expected);
+    assert!(
+        lake.join("insights").join(insight_key).is_file(),
+        "Insights routed apart"
+    );
+    assert!(
+        !common::event_ids(&lake).contains_key("insight-1"),
+        "Insights are not API calls"
+    );
+
+    // New deliveries, and a late one whose key sorts before the last key.
+    let last_day = day + Duration::days(2);
+    layout
+        .deliver(
+            plain,
+            "111122223333",
+            "us-east-1",
+            last_day + Duration::minutes(30),
+            "G1",
+            10,
+        )
+        .await;
+    layout
+        .deliver(
+            org,
+            "444455556666",
+            "eu-west-1",
+            last_day + Duration::minutes(35),
+            "G2",
+            10,
+        )
+        .await;
+    layout
+        .deliver(
+            plain,
+            "111122223333",
+            "us-east-1",
+            last_day + Duration::minutes(15),
+            "A0late",
+            10,
+        )
+        .await;
+    let (reports, _) = collect(&config, Window::default()).await;
+    let second = &reports[0];
+    assert_eq!(second.written, 30, "only the new files: {second:?}");
+    assert_eq!(
+        second.objects, 3,
+        "nothing collected before is downloaded again: {second:?}"
+    );
+    assert!(
+        second.already_collected > 0,
+        "the lookback re-lists recent keys and skips them by name"
+    );
+    assert_exactly_once(&lake, &layout.expected);
+
+    // Nothing new: lists, downloads nothing, writes nothing.
+    let started = std::time::Instant::now();
+    let (reports, summary) = collect(&config, Window::default()).await;
+    let third = &reports[0];
+    assert_eq!(
+        (third.objects, third.written, summary.parquet_files),
+        (0, 0, 0),
+        "{third:?}"
+    );
+    eprintln!(
+        "s3: first run {} events in {:.2}s ({:.0}/s, {} requests); no-op re-run {:.3}s, {} requests",
+        first.written, first.seconds, first.written as f64 / first.seconds, first.requests,
+        started.elapsed().as_secs_f64(), third.requests
+    );
+    assert_exactly_once(&lake, &layout.expected);
+
+    // A backfill window on a fresh lake reads only the files delivered in it
+    // and writes no checkpoint.
+    let backfill_lake = dir.path().join("backfill");
+    let backfill_config = common::config(
+        &backfill_lake,
+        &moto.endpoint(),
+        &format!(
+            "[[source.s3]]\nbucket = \"{bucket}\"\nprefix = \"logs\"\nregions = [\"us-east-1\"]\n"
+        ),
+    );
+    let window = Window {
+        from: Some(day + Duration::days(1)),
+        to: Some(day + Duration::days(1) + Duration::minutes(10)),
+    };
+    let (reports, _) = collect(&backfill_config, window).await;
+    // Day 2, us-east-1, both accounts, the files of 00:00, 00:05, 00:10 (and
+    // 00:15, within the hour after `to`).
+    assert_eq!(reports[0].written, 2 * 4 * 25, "{:?}", reports[0]);
+    assert!(
+        !backfill_lake.join("_state/checkpoints").exists(),
+        "a backfill leaves the checkpoints alone"
+    );
+}
