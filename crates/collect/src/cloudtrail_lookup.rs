@@ -26,7 +26,9 @@ pub const DEFAULT_OVERLAP_MINUTES: u32 = 20;
 const DAY_MS: i64 = 86_400_000;
 /// LookupEvents keeps 90 days.
 const HORIZON_MS: i64 = 90 * DAY_MS;
-const SETTLE_MS: i64 = 5 * 60 * 1000;
+/// Data older than this before a query's end is taken as settled (a quiet
+/// region's checkpoint still moves forward).
+const SETTLE_MS: i64 = 3600 * 1000;
 /// A first run reads 90 days in 13 week-long queries (oldest first), each
 /// followed by a checkpoint, so an interrupted first run resumes.
 const SLICE_MS: i64 = 7 * DAY_MS;

@@ -30,8 +30,11 @@ use crate::{slices, CollectError, SourceContext, SourceReport};
 
 /// Default overlap, seconds.
 pub const DEFAULT_OVERLAP_SECONDS: u32 = 120;
-/// Data older than this before a query's end is taken as settled.
-const SETTLE_MS: i64 = 5 * 60 * 1000;
+/// Data older than this before a query's end is taken as settled: a quiet
+/// group's checkpoint still moves forward, while events ingested up to a
+/// day late are found by the next run (CloudWatch Logs accepts events up to
+/// 14 days old; a trail delivers within minutes).
+const SETTLE_MS: i64 = 24 * 3600 * 1000;
 const DAY_MS: i64 = 86_400_000;
 /// CloudWatch Logs accepts events up to 14 days older than their ingestion.
 const BACKDATE_MS: i64 = 14 * DAY_MS;
@@ -235,6 +238,11 @@ pub async fn collect(
                         continue;
                     };
                     let stream = event.log_stream_name().unwrap_or_default().to_string();
+                    // The service filters by prefix; emulators may not
+                    // (moto ignores logStreamNamePrefix), so check again.
+                    if !stream.starts_with(&source.log_stream_prefix) {
+                        continue;
+                    }
                     let id = event.event_id().unwrap_or_default().to_string();
                     SourceProgress::add(&context.progress.bytes, message.len() as u64);
                     if !backfill && known.contains(&(stream.clone(), id.clone())) {
