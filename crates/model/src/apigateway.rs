@@ -37,7 +37,7 @@ const COGNITO_KEYS: &[&str] = &[
 /// `httpMethod`) and either a Cognito identity field or an HTTP status.
 pub fn looks_like_access_log(object: &RawObject<'_>) -> bool {
     let has = |key: &str| object.get(key).is_some();
-    let identity = object.get("identity").and_then(|raw| nested_keys(raw));
+    let identity = object.get("identity").and_then(nested_keys);
     let cognito = COGNITO_KEYS.iter().any(|k| has(k))
         || identity
             .as_ref()

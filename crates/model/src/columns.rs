@@ -411,7 +411,7 @@ event_columns! {
     source_kind: Str, "metadata.log_provider",
         "How the record reached the lake: `file`, `s3`, `cloudwatch_logs`, `cloudtrail_lookup`.";
     source_format: Str, "metadata.log_format",
-        "Shape it came in: `records_file`, `json_lines`, `eventbridge`, `filter_log_events`, `lookup_events`, `single_record`, `record_array`, `apigateway_access_log`.";
+        "Shape it came in: `records_file`, `json_lines`, `eventbridge`, `filter_log_events`, `lookup_events` (LookupEvents output, from a file or the collector), `cloudwatch_logs` (a log event read by the collector), `single_record`, `record_array`, `apigateway_access_log`.";
     source_uri: Str, "",
         "File path or URI the record was first read from.";
     source_position: Str, "",

@@ -79,7 +79,7 @@ impl FaultProxy {
 }
 
 fn hits(every: u64, number: u64) -> bool {
-    every > 0 && number % every == 0
+    every > 0 && number.is_multiple_of(every)
 }
 
 fn canned(json_protocol: bool, status: StatusCode, code: &str) -> Response<ResponseBody> {
