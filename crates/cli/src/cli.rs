@@ -45,8 +45,76 @@ pub enum Command {
     Sql(SqlArgs),
     /// Pull from the AWS sources of the config (S3 trail files, CloudWatch Logs, LookupEvents).
     Collect(CollectArgs),
-    /// The scheduled job: collect (then detect, once detections exist). Exit codes in docs/operations.md.
+    /// The scheduled job: collect, then detect. Exit codes in docs/operations.md.
     Run(CollectArgs),
+    /// Run the detections of queries/ on the lake, print the findings and store them.
+    Detect(DetectArgs),
+    /// Check that every detection parses, plans against the schema and returns the finding columns.
+    Lint(LintArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FindingsFormat {
+    Table,
+    Json,
+    Jsonl,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// The lake folder (default: the config's `lake`, else ./poolsight-lake).
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FindingsFormat::Table)]
+    pub format: FindingsFormat,
+    /// Write the findings to this file instead of stdout.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
+    /// Only events from this time (RFC 3339, YYYY-MM-DD, or 24h/7d back from the newest event).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only events before this time (same forms as --since).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only these detections or categories (comma-separated or repeated).
+    #[arg(long)]
+    pub only: Vec<String>,
+    /// Exit 1 when a finding at or above this severity is found.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<SeverityArg>,
+    /// Do not store the findings in the lake.
+    #[arg(long)]
+    pub no_store: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeverityArg {
+    Info,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<SeverityArg> for poolsight_config::Severity {
+    fn from(value: SeverityArg) -> Self {
+        use poolsight_config::Severity as S;
+        match value {
+            SeverityArg::Info => S::Info,
+            SeverityArg::Low => S::Low,
+            SeverityArg::Medium => S::Medium,
+            SeverityArg::High => S::High,
+            SeverityArg::Critical => S::Critical,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Plan against this lake (default: an empty scratch lake; the schema is the same).
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

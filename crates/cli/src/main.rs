@@ -28,6 +28,8 @@ fn main() -> ExitCode {
             Command::Sql(args) => commands::sql::run(args, &config),
             Command::Collect(args) => commands::collect::run(args, &config, cli.quiet, "collect"),
             Command::Run(args) => commands::collect::run(args, &config, cli.quiet, "run"),
+            Command::Detect(args) => commands::detect::run(args, &config),
+            Command::Lint(args) => commands::detect::run_lint(args, &config),
         });
     match result {
         Ok(code) => ExitCode::from(code),

@@ -85,7 +85,7 @@ fn collect_and_run_against_the_emulator() {
     .unwrap();
 
     // One source works, one cannot: the run goes on and exits 3.
-    let output = poolsight(&["--log-format", "json", "run", "--json"], dir.path());
+    let output = poolsight(&["--log-format", "json", "collect", "--json"], dir.path());
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stdout}\n{stderr}");
@@ -138,6 +138,22 @@ fn collect_and_run_against_the_emulator() {
         dir.path(),
     );
     assert_eq!(String::from_utf8_lossy(&output.stdout), "n,d\n5000,5000\n");
+
+    // `run` = collect, then detect: the sample's attacks are findings at or
+    // above the default `fail_on = "high"`, so it exits 1 and says so.
+    let output = poolsight(&["run", "--source", "trail"], dir.path());
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("at or above high"), "{stdout}");
+    assert!(
+        dir.path().join("lake/findings/findings.parquet").is_file(),
+        "findings are stored"
+    );
 
     // A second run while one holds the lock exits 4 and says why.
     let lake = poolsight_lake::Lake::open(dir.path().join("lake")).unwrap();

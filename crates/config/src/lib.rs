@@ -217,6 +217,14 @@ pub struct DetectConfig {
     /// `poolsight run` exits 1 when findings at or above this appear.
     #[serde(default)]
     pub fail_on: Severity,
+    /// A `queries/` folder replacing the built-in views and detections
+    /// (relative to the config file).
+    pub queries_dir: Option<PathBuf>,
+    /// Per detection id, values replacing its tunables' defaults:
+    /// `[detect.tunables.access_denial] min_denials = 5`.
+    #[serde(default)]
+    pub tunables:
+        std::collections::BTreeMap<String, std::collections::BTreeMap<String, toml::Value>>,
 }
 
 /// Finding severity, lowest first.
@@ -289,6 +297,7 @@ impl Config {
         resolve(&mut config.lake);
         resolve(&mut config.geoip.asn_db);
         resolve(&mut config.geoip.country_db);
+        resolve(&mut config.detect.queries_dir);
         config.path = Some(path.to_path_buf());
         config.validate()?;
         Ok(config)

@@ -138,6 +138,48 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
         }
     }
     let failed = reports.iter().filter(|r| r.status != "ok").count();
+    drop(pipeline);
+    if command == "run" {
+        let detect_args = crate::cli::DetectArgs {
+            lake: Some(lake.clone()),
+            format: crate::cli::FindingsFormat::Table,
+            output: None,
+            since: None,
+            until: None,
+            only: Vec::new(),
+            fail_on: None,
+            no_store: false,
+        };
+        let findings =
+            runtime.block_on(super::detect::run_detections(config, &lake, &detect_args))?;
+        let threshold = config.detect.fail_on;
+        let at_or_above = findings
+            .iter()
+            .filter(|f| f.severity() >= threshold)
+            .count();
+        let mut by_severity = std::collections::BTreeMap::new();
+        for finding in &findings {
+            *by_severity
+                .entry(std::cmp::Reverse(finding.severity()))
+                .or_insert(0) += 1;
+        }
+        let counts: Vec<String> = by_severity
+            .iter()
+            .map(|(s, n)| format!("{}: {n}", s.0))
+            .collect();
+        tracing::info!(findings = findings.len(), at_or_above_fail_on = at_or_above, fail_on = %threshold, "detections finished");
+        if !args.json {
+            println!(
+                "findings: {} ({}); {at_or_above} at or above {threshold}; see them: poolsight detect --lake {} --no-store",
+                findings.len(),
+                if counts.is_empty() { "none".to_string() } else { counts.join(", ") },
+                lake.display()
+            );
+        }
+        if at_or_above > 0 {
+            return Ok(super::detect::EXIT_FINDINGS);
+        }
+    }
     if failed > 0 {
         eprintln!(
             "error: {failed} of {} sources failed (see above); the others were collected",

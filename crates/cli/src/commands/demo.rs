@@ -47,11 +47,25 @@ pub fn run(args: &DemoArgs) -> Result<u8> {
         let session = LakeSession::open(&args.lake).await?;
         let stdout = std::io::stdout();
         let mut out = stdout.lock();
+        use std::io::Write;
         for (title, batches) in report::run(&session).await? {
-            use std::io::Write;
             writeln!(out, "\n== {title} ==")?;
             write_batches(&mut out, &batches, OutputFormat::Table)?;
         }
+        let config = poolsight_config::Config::default();
+        let detect_args = crate::cli::DetectArgs {
+            lake: Some(args.lake.clone()),
+            format: crate::cli::FindingsFormat::Table,
+            output: None,
+            since: None,
+            until: None,
+            only: Vec::new(),
+            fail_on: None,
+            no_store: false,
+        };
+        let findings = super::detect::run_detections(&config, &args.lake, &detect_args).await?;
+        writeln!(out, "\n== Findings ==")?;
+        super::detect::write_findings(&mut out, &findings, crate::cli::FindingsFormat::Table)?;
         Ok(0)
     })
 }

@@ -2,6 +2,7 @@
 
 pub mod collect;
 pub mod demo;
+pub mod detect;
 pub mod ingest;
 pub mod sample;
 pub mod sql;

@@ -1,0 +1,455 @@
+//! Running detections and keeping their findings.
+//!
+//! A detection's SQL returns one row per finding with these columns
+//! (checked by [`check_columns`], i.e. `poolsight lint`):
+//!
+//! | column | type | |
+//! |---|---|---|
+//! | `summary` | string | required: a sentence with the numbers |
+//! | `first_seen`, `last_seen` | timestamp | required |
+//! | `event_ids` | list of strings | required: **every** evidence event |
+//! | `severity` | string | optional (default: the detection's); `info` … `critical` |
+//! | `identity_id`, `identity_pool_id`, `access_key_id` | string | optional |
+//! | `source_ips` | list of strings | optional |
+//! | `finding_key` | string | optional: what makes two runs' rows the same finding |
+//!
+//! The runner adds the detection's id, category and title, counts the
+//! evidence, and gives each finding a stable id: a hash of the detection
+//! and `finding_key` (default: identity, pool, access key and
+//! `first_seen`), so re-running updates a finding instead of adding one.
+//! Findings are stored in `<lake>/findings/findings.parquet`, rewritten
+//! atomically with old and new merged by id.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use poolsight_config::Severity;
+use poolsight_lake::{Lake, LakeError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::catalog::Detection;
+use crate::{DetectError, LakeSession};
+
+/// One finding, in the design's JSON shape (plus `finding_id`, `detected_at`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub detection: String,
+    pub category: String,
+    pub severity: String,
+    pub title: String,
+    pub summary: String,
+    pub identity_id: Option<String>,
+    pub identity_pool_id: Option<String>,
+    pub access_key_id: Option<String>,
+    pub source_ips: Vec<String>,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub event_count: u64,
+    pub event_ids: Vec<String>,
+    pub finding_id: String,
+    pub detected_at: String,
+}
+
+impl Finding {
+    pub fn severity(&self) -> Severity {
+        parse_severity(&self.severity).unwrap_or(Severity::Info)
+    }
+}
+
+pub fn parse_severity(text: &str) -> Option<Severity> {
+    Some(match text.to_ascii_lowercase().as_str() {
+        "info" => Severity::Info,
+        "low" => Severity::Low,
+        "medium" => Severity::Medium,
+        "high" => Severity::High,
+        "critical" => Severity::Critical,
+        _ => return None,
+    })
+}
+
+const REQUIRED: &[&str] = &["summary", "first_seen", "last_seen", "event_ids"];
+const OPTIONAL_STRINGS: &[&str] = &[
+    "severity",
+    "identity_id",
+    "identity_pool_id",
+    "access_key_id",
+    "finding_key",
+];
+
+fn is_string(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View | DataType::Null
+    )
+}
+
+fn is_string_list(t: &DataType) -> bool {
+    match t {
+        DataType::List(f) | DataType::LargeList(f) => is_string(f.data_type()),
+        DataType::Null => true,
+        _ => false,
+    }
+}
+
+/// Checks a detection's result schema against the finding contract.
+pub fn check_columns(
+    detection: &Detection,
+    schema: &arrow::datatypes::Schema,
+) -> Result<(), DetectError> {
+    let problem = |reason: String| DetectError::Catalog {
+        path: detection.path.clone(),
+        reason,
+    };
+    for column in REQUIRED {
+        if schema.field_with_name(column).is_err() {
+            return Err(problem(format!(
+                "the query returns no `{column}` column (a finding needs {})",
+                REQUIRED.join(", ")
+            )));
+        }
+    }
+    for field in schema.fields() {
+        let name = field.name().as_str();
+        let t = field.data_type();
+        let ok = match name {
+            "first_seen" | "last_seen" => matches!(t, DataType::Timestamp(_, _)),
+            "event_ids" | "source_ips" => is_string_list(t),
+            "summary" => is_string(t),
+            other if OPTIONAL_STRINGS.contains(&other) => is_string(t),
+            _ => true,
+        };
+        if !ok {
+            return Err(problem(format!(
+                "column `{name}` has type {t}, which a finding cannot hold"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn text(row: &serde_json::Map<String, Value>, key: &str) -> Option<String> {
+    match row.get(key)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Null => None,
+        Value::String(_) => None,
+        other => Some(other.to_string()),
+    }
+}
+
+fn list(row: &serde_json::Map<String, Value>, key: &str) -> Vec<String> {
+    let mut out: Vec<String> = row
+        .get(key)
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn rfc3339(text: Option<String>) -> String {
+    text.as_deref()
+        .and_then(poolsight_model::time::parse_event_time)
+        .and_then(chrono::DateTime::from_timestamp_micros)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// The findings of one detection's result batches.
+pub fn findings_of(
+    detection: &Detection,
+    batches: &[RecordBatch],
+    detected_at: &str,
+) -> Result<Vec<Finding>, DetectError> {
+    let mut writer = arrow::json::ArrayWriter::new(Vec::new());
+    for batch in batches {
+        writer.write(batch)?;
+    }
+    writer.finish()?;
+    let bytes = writer.into_inner();
+    let rows: Vec<serde_json::Map<String, Value>> = if bytes.is_empty() {
+        Vec::new()
+    } else {
+        serde_json::from_slice(&bytes).map_err(|e| DetectError::Catalog {
+            path: detection.path.clone(),
+            reason: format!("result rows: {e}"),
+        })?
+    };
+    let mut findings = Vec::with_capacity(rows.len());
+    for row in rows {
+        let severity = text(&row, "severity")
+            .and_then(|s| parse_severity(&s))
+            .unwrap_or(detection.severity);
+        let event_ids = list(&row, "event_ids");
+        let first_seen = rfc3339(text(&row, "first_seen"));
+        let identity_id = text(&row, "identity_id");
+        let identity_pool_id = text(&row, "identity_pool_id");
+        let access_key_id = text(&row, "access_key_id");
+        let key = text(&row, "finding_key").unwrap_or_else(|| {
+            format!(
+                "{}|{}|{}|{first_seen}",
+                identity_id.as_deref().unwrap_or(""),
+                identity_pool_id.as_deref().unwrap_or(""),
+                access_key_id.as_deref().unwrap_or("")
+            )
+        });
+        let finding_id = format!(
+            "{}-{:016x}",
+            detection.id,
+            xxhash_rust::xxh3::xxh3_64(format!("{}\u{1f}{key}", detection.id).as_bytes())
+        );
+        findings.push(Finding {
+            detection: detection.id.clone(),
+            category: detection.category.clone(),
+            severity: severity.to_string(),
+            title: detection.title.clone(),
+            summary: text(&row, "summary").unwrap_or_default(),
+            identity_id,
+            identity_pool_id,
+            access_key_id,
+            source_ips: list(&row, "source_ips"),
+            first_seen,
+            last_seen: rfc3339(text(&row, "last_seen")),
+            event_count: event_ids.len() as u64,
+            event_ids,
+            finding_id,
+            detected_at: detected_at.to_string(),
+        });
+    }
+    Ok(findings)
+}
+
+/// Runs one detection with the config's tunables.
+pub async fn run_detection(
+    session: &LakeSession,
+    detection: &Detection,
+    tunables: &BTreeMap<String, toml::Value>,
+    detected_at: &str,
+) -> Result<Vec<Finding>, DetectError> {
+    let sql = detection.sql(tunables)?;
+    let frame = session
+        .context()
+        .sql(&sql)
+        .await
+        .map_err(|e| DetectError::Detection {
+            id: detection.id.clone(),
+            path: detection.path.clone(),
+            source: e,
+        })?;
+    check_columns(detection, frame.schema().as_arrow())?;
+    let batches = frame.collect().await.map_err(|e| DetectError::Detection {
+        id: detection.id.clone(),
+        path: detection.path.clone(),
+        source: e,
+    })?;
+    let mut findings = findings_of(detection, &batches, detected_at)?;
+    findings.sort_by(|a, b| (&a.first_seen, &a.finding_id).cmp(&(&b.first_seen, &b.finding_id)));
+    Ok(findings)
+}
+
+/// The schema of `findings/findings.parquet`.
+pub fn findings_schema() -> SchemaRef {
+    let string = |name: &str, nullable: bool| Field::new(name, DataType::Utf8, nullable);
+    let list = |name: &str| {
+        Field::new(
+            name,
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            false,
+        )
+    };
+    let time = |name: &str| {
+        Field::new(
+            name,
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            true,
+        )
+    };
+    Arc::new(Schema::new(vec![
+        string("finding_id", false),
+        string("detection", false),
+        string("category", false),
+        string("severity", false),
+        string("title", false),
+        string("summary", false),
+        string("identity_id", true),
+        string("identity_pool_id", true),
+        string("access_key_id", true),
+        list("source_ips"),
+        time("first_seen"),
+        time("last_seen"),
+        Field::new("event_count", DataType::Int64, false),
+        list("event_ids"),
+        time("detected_at"),
+    ]))
+}
+
+fn micros(text: &str) -> Option<i64> {
+    poolsight_model::time::parse_event_time(text)
+}
+
+fn to_batch(findings: &[Finding]) -> Result<RecordBatch, DetectError> {
+    let strings = |get: &dyn Fn(&Finding) -> Option<&str>| -> ArrayRef {
+        let mut b = StringBuilder::new();
+        for f in findings {
+            b.append_option(get(f));
+        }
+        Arc::new(b.finish())
+    };
+    let lists = |get: &dyn Fn(&Finding) -> &Vec<String>| -> ArrayRef {
+        let mut b = ListBuilder::new(StringBuilder::new());
+        for f in findings {
+            for v in get(f) {
+                b.values().append_value(v);
+            }
+            b.append(true);
+        }
+        Arc::new(b.finish())
+    };
+    let times = |get: &dyn Fn(&Finding) -> &str| -> ArrayRef {
+        let mut b = TimestampMicrosecondBuilder::new().with_timezone("UTC");
+        for f in findings {
+            b.append_option(micros(get(f)));
+        }
+        Arc::new(b.finish())
+    };
+    let mut counts = Int64Builder::new();
+    for f in findings {
+        counts.append_value(f.event_count as i64);
+    }
+    Ok(RecordBatch::try_new(
+        findings_schema(),
+        vec![
+            strings(&|f| Some(&f.finding_id)),
+            strings(&|f| Some(&f.detection)),
+            strings(&|f| Some(&f.category)),
+            strings(&|f| Some(&f.severity)),
+            strings(&|f| Some(&f.title)),
+            strings(&|f| Some(&f.summary)),
+            strings(&|f| f.identity_id.as_deref()),
+            strings(&|f| f.identity_pool_id.as_deref()),
+            strings(&|f| f.access_key_id.as_deref()),
+            lists(&|f| &f.source_ips),
+            times(&|f| &f.first_seen),
+            times(&|f| &f.last_seen),
+            Arc::new(counts.finish()),
+            lists(&|f| &f.event_ids),
+            times(&|f| &f.detected_at),
+        ],
+    )?)
+}
+
+/// The findings file of a lake.
+pub fn findings_file(lake: &Lake) -> std::path::PathBuf {
+    lake.findings_dir().join("findings.parquet")
+}
+
+/// Reads the stored findings.
+pub fn load_findings(lake: &Lake) -> Result<Vec<Finding>, DetectError> {
+    let path = findings_file(lake);
+    let file = match std::fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(LakeError::io(&path, e).into()),
+    };
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| LakeError::parquet(&path, e))?;
+    let mut findings = Vec::new();
+    for batch in reader {
+        let batch = batch?;
+        let mut writer = arrow::json::ArrayWriter::new(Vec::new());
+        writer.write(&batch)?;
+        writer.finish()?;
+        let rows: Vec<serde_json::Map<String, Value>> =
+            serde_json::from_slice(&writer.into_inner()).unwrap_or_default();
+        for row in rows {
+            findings.push(Finding {
+                finding_id: text(&row, "finding_id").unwrap_or_default(),
+                detection: text(&row, "detection").unwrap_or_default(),
+                category: text(&row, "category").unwrap_or_default(),
+                severity: text(&row, "severity").unwrap_or_default(),
+                title: text(&row, "title").unwrap_or_default(),
+                summary: text(&row, "summary").unwrap_or_default(),
+                identity_id: text(&row, "identity_id"),
+                identity_pool_id: text(&row, "identity_pool_id"),
+                access_key_id: text(&row, "access_key_id"),
+                source_ips: list(&row, "source_ips"),
+                first_seen: rfc3339(text(&row, "first_seen")),
+                last_seen: rfc3339(text(&row, "last_seen")),
+                event_count: row.get("event_count").and_then(Value::as_u64).unwrap_or(0),
+                event_ids: list(&row, "event_ids"),
+                detected_at: rfc3339(text(&row, "detected_at")),
+            });
+        }
+    }
+    Ok(findings)
+}
+
+/// What storing did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct StoreSummary {
+    pub new: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub total: usize,
+}
+
+/// Merges `findings` into the lake's findings by id (a re-detected finding
+/// replaces its earlier version, keeping its first `detected_at`), and
+/// rewrites the file atomically.
+pub fn store_findings(lake: &Lake, findings: &[Finding]) -> Result<StoreSummary, DetectError> {
+    let mut by_id: BTreeMap<String, Finding> = load_findings(lake)?
+        .into_iter()
+        .map(|f| (f.finding_id.clone(), f))
+        .collect();
+    let mut summary = StoreSummary::default();
+    for finding in findings {
+        match by_id.get(&finding.finding_id) {
+            None => {
+                summary.new += 1;
+                by_id.insert(finding.finding_id.clone(), finding.clone());
+            }
+            Some(old) => {
+                let mut merged = finding.clone();
+                merged.detected_at = old.detected_at.clone();
+                if &merged == old {
+                    summary.unchanged += 1;
+                } else {
+                    summary.updated += 1;
+                    by_id.insert(finding.finding_id.clone(), merged);
+                }
+            }
+        }
+    }
+    summary.total = by_id.len();
+    if summary.new == 0 && summary.updated == 0 {
+        return Ok(summary);
+    }
+    let all: Vec<Finding> = by_id.into_values().collect();
+    let batch = to_batch(&all)?;
+    let path = findings_file(lake);
+    let mut bytes = Vec::new();
+    {
+        let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), None)
+            .map_err(|e| LakeError::parquet(&path, e))?;
+        writer
+            .write(&batch)
+            .map_err(|e| LakeError::parquet(&path, e))?;
+        writer.close().map_err(|e| LakeError::parquet(&path, e))?;
+    }
+    poolsight_lake::write_atomically(&path, &bytes)?;
+    Ok(summary)
+}

@@ -1,0 +1,172 @@
+//! Every detection in `queries/` against its own test events: the positive
+//! events raise the findings its `<id>.expect.toml` names (count,
+//! severities, evidence), the negative events (the benign look-alikes) raise
+//! none. Plus: every detection plans against the lake schema and returns
+//! the finding columns; findings are stored once however often detect runs.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use poolsight_detect::catalog::{Catalog, Detection};
+use poolsight_detect::findings::{run_detection, store_findings, Finding};
+use poolsight_detect::{lint, LakeSession, SessionOptions};
+use poolsight_ingest::{ingest_paths, IngestOptions};
+
+fn queries_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries")
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    findings: usize,
+    severities: Vec<String>,
+    evidence: Vec<String>,
+}
+
+fn lake_of(events: &str, dir: &Path) -> PathBuf {
+    let file = dir.join("events.jsonl");
+    std::fs::write(&file, events).unwrap();
+    let lake = dir.join("lake");
+    let summary = ingest_paths(&[file], &lake, IngestOptions::default(), &|_, _| {}).unwrap();
+    assert_eq!(
+        summary.quarantined, 0,
+        "test events must all be valid records"
+    );
+    lake
+}
+
+async fn findings_for(detection: &Detection, events: &str) -> Vec<Finding> {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_of(events, dir.path());
+    let catalog = Catalog::from_dir(&queries_dir()).unwrap();
+    let session = LakeSession::open_with(&lake, &SessionOptions::default(), &catalog)
+        .await
+        .unwrap();
+    run_detection(
+        &session,
+        detection,
+        &BTreeMap::new(),
+        "2026-11-27T00:00:00Z",
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{}: {e}", detection.id))
+}
+
+fn ids_in(events: &str) -> HashSet<String> {
+    events
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["eventID"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test]
+async fn each_detection_fires_on_its_positive_events_and_not_on_its_negative_ones() {
+    let catalog = Catalog::from_dir(&queries_dir()).unwrap();
+    assert!(!catalog.detections.is_empty());
+    for detection in &catalog.detections {
+        let positive = detection
+            .positive_events
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} has no .positive.jsonl", detection.id));
+        let negative = detection
+            .negative_events
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} has no .negative.jsonl", detection.id));
+        let expect_path = queries_dir().join(detection.path.replace(".sql", ".expect.toml"));
+        let expect: Expect = toml::from_str(
+            &std::fs::read_to_string(&expect_path)
+                .unwrap_or_else(|_| panic!("{} has no .expect.toml", detection.id)),
+        )
+        .unwrap();
+
+        let found = findings_for(detection, positive).await;
+        assert_eq!(found.len(), expect.findings, "{}: {found:#?}", detection.id);
+        let mut severities: Vec<String> = found.iter().map(|f| f.severity.clone()).collect();
+        severities.sort();
+        let mut expected_severities = expect.severities.clone();
+        expected_severities.sort();
+        assert_eq!(severities, expected_severities, "{}", detection.id);
+        let known = ids_in(positive);
+        let evidence: HashSet<&String> = found.iter().flat_map(|f| &f.event_ids).collect();
+        for id in &expect.evidence {
+            assert!(
+                evidence.contains(id),
+                "{}: {id} is not evidence in {found:#?}",
+                detection.id
+            );
+        }
+        for finding in &found {
+            assert!(
+                finding.event_ids.iter().all(|id| known.contains(id)),
+                "{}: evidence from nowhere",
+                detection.id
+            );
+            assert_eq!(finding.event_count as usize, finding.event_ids.len());
+            assert!(!finding.summary.is_empty() && !finding.first_seen.is_empty());
+            assert_eq!(finding.category, detection.category);
+        }
+
+        let quiet = findings_for(detection, negative).await;
+        assert!(
+            quiet.is_empty(),
+            "{} fired on its negative events: {quiet:#?}",
+            detection.id
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_detection_plans_against_the_schema_and_findings_are_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let catalog = Catalog::from_dir(&queries_dir()).unwrap();
+    let embedded = Catalog::embedded().unwrap();
+    assert_eq!(
+        embedded.detections.len(),
+        catalog.detections.len(),
+        "the binary embeds every detection of queries/"
+    );
+    // All positive events in one lake.
+    let events: String = catalog
+        .detections
+        .iter()
+        .filter_map(|d| d.positive_events.clone())
+        .collect();
+    let lake = lake_of(&events, dir.path());
+    let session = LakeSession::open_with(&lake, &SessionOptions::default(), &catalog)
+        .await
+        .unwrap();
+    for (id, result) in lint(&session, &catalog, &BTreeMap::new()).await {
+        result.unwrap_or_else(|e| panic!("{id}: {e}"));
+    }
+    let (found, runs) = poolsight_detect::detect(&session, &catalog, &Default::default())
+        .await
+        .unwrap();
+    assert!(runs.iter().all(|r| r.error.is_none()), "{runs:?}");
+    assert!(!found.is_empty());
+    let lake_handle = session.lake().clone();
+    let first = store_findings(&lake_handle, &found).unwrap();
+    assert_eq!((first.new, first.total), (found.len(), found.len()));
+    let (again, _) = poolsight_detect::detect(&session, &catalog, &Default::default())
+        .await
+        .unwrap();
+    let second = store_findings(&lake_handle, &again).unwrap();
+    assert_eq!(
+        (second.new, second.updated, second.total),
+        (0, 0, found.len()),
+        "re-running never duplicates a finding"
+    );
+    let reopened = LakeSession::open(&lake).await.unwrap();
+    let batches = reopened
+        .query("SELECT count(*) AS n FROM findings")
+        .await
+        .unwrap();
+    let n = batches[0]
+        .column(0)
+        .as_any()
+        .downcast_ref::<arrow::array::Int64Array>()
+        .unwrap()
+        .value(0);
+    assert_eq!(n as usize, found.len(), "the findings table is queryable");
+}
