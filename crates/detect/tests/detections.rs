@@ -170,3 +170,60 @@ async fn every_detection_plans_against_the_schema_and_findings_are_stored_once()
         .value(0);
     assert_eq!(n as usize, found.len(), "the findings table is queryable");
 }
+
+/// The sample trail holds one true finding of each attack and the benign
+/// look-alikes that tempt each detection; this is the exact set.
+#[tokio::test]
+async fn the_sample_trail_raises_exactly_its_attacks() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-data");
+    ingest_paths(&[sample], &lake, IngestOptions::default(), &|_, _| {}).unwrap();
+    let catalog = Catalog::from_dir(&queries_dir()).unwrap();
+    let session = LakeSession::open_with(&lake, &SessionOptions::default(), &catalog)
+        .await
+        .unwrap();
+    let (found, runs) = poolsight_detect::detect(&session, &catalog, &Default::default())
+        .await
+        .unwrap();
+    assert!(runs.iter().all(|r| r.error.is_none()), "{runs:?}");
+    let mut by_detection: BTreeMap<&str, usize> = BTreeMap::new();
+    for finding in &found {
+        *by_detection.entry(finding.detection.as_str()).or_insert(0) += 1;
+    }
+    let expected: BTreeMap<&str, usize> = [
+        ("access_denial", 5),
+        ("cross_identity_access", 1),
+        ("foreign_pool_web_identity", 2),
+        ("guest_generic_tooling", 1),
+        ("guest_identity_flood", 1),
+        ("guest_permission_enumeration", 1),
+        ("guest_volume_spike", 1),
+        ("guest_writes", 1),
+        ("pool_access_widened", 4),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(by_detection, expected, "{found:#?}");
+    // The traps stay silent: guests behind one NAT address, the reporting
+    // job and auditors (backend roles), reads of shared folders.
+    for finding in &found {
+        assert!(
+            !finding.source_ips.iter().any(|ip| ip == "198.51.100.77"),
+            "NAT guests: {finding:#?}"
+        );
+        assert!(
+            !finding.summary.contains("protected/"),
+            "shared folder read: {finding:#?}"
+        );
+    }
+    let cross = found
+        .iter()
+        .find(|f| f.category == "cross_identity")
+        .unwrap();
+    assert_eq!(
+        (cross.severity.as_str(), cross.event_count),
+        ("critical", 8),
+        "the succeeded UpdateItem makes it critical"
+    );
+}

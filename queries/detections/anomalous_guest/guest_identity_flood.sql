@@ -1,0 +1,68 @@
+/*---
+id = "guest_identity_flood"
+title = "Many guest identities created from one address"
+category = "anomalous_guest"
+severity = "medium"
+description = """
+Each `GetId` without logins creates a new guest identity (and `GetCredentialsForIdentity` hands
+it credentials). A script minting identities in a loop — to spread requests over many
+identities, dodge per-identity limits or inflate the pool — shows as many new guest identities
+from one source IP within minutes. People behind one NAT (a café, a carrier) also share an
+address, but they arrive minutes apart and use their credentials: the threshold is per
+`window_minutes` (`min_identities`), and the summary says how many of the identities ever made a
+call with their credentials (high when almost none did).
+"""
+references = [
+  "https://docs.aws.amazon.com/cognito/latest/developerguide/authentication-flow.html",
+  "https://docs.aws.amazon.com/cognito/latest/developerguide/limits.html",
+]
+[tunables]
+window_minutes = 10
+min_identities = 25
+---*/
+WITH minted AS (
+    SELECT *, date_bin(INTERVAL '{{window_minutes}} minutes', event_time) AS window_start
+    FROM events
+    WHERE event_source = 'cognito-identity.amazonaws.com'
+      AND event_name IN ('GetId', 'GetCredentialsForIdentity')
+      AND auth_type = 'unauthenticated'
+      AND source_ip IS NOT NULL
+),
+windows AS (
+    SELECT source_ip, window_start,
+           first_value(identity_pool_id) FILTER (WHERE identity_pool_id IS NOT NULL) AS identity_pool_id,
+           count(DISTINCT identity_id) FILTER (WHERE event_name = 'GetId') AS new_identities,
+           array_agg(DISTINCT identity_id) FILTER (WHERE identity_id IS NOT NULL) AS identities,
+           min(event_time) AS first_seen,
+           max(event_time) AS last_seen,
+           array_agg(event_id) AS event_ids,
+           array_to_string(array_sort(array_agg(DISTINCT user_agent)), ' | ') AS agents
+    FROM minted
+    GROUP BY source_ip, window_start
+),
+used AS (
+    SELECT DISTINCT identity_id FROM identity_activity WHERE auth_type = 'unauthenticated'
+),
+minted_by_window AS (
+    SELECT source_ip, window_start, unnest(identities) AS minted_identity
+    FROM windows
+    WHERE new_identities >= {{min_identities}}
+),
+usage AS (
+    SELECT m.source_ip, m.window_start, count(u.identity_id) AS used_identities
+    FROM minted_by_window m
+    LEFT JOIN used u ON m.minted_identity = u.identity_id
+    GROUP BY m.source_ip, m.window_start
+),
+flagged AS (
+    SELECT w.*, coalesce(usage.used_identities, 0) AS used_identities
+    FROM windows w
+    JOIN usage ON w.source_ip = usage.source_ip AND w.window_start = usage.window_start
+)
+SELECT NULL AS identity_id, identity_pool_id, NULL AS access_key_id, first_seen, last_seen, event_ids,
+       make_array(source_ip) AS source_ips,
+       CASE WHEN used_identities * 10 < new_identities THEN 'high' ELSE 'medium' END AS severity,
+       concat(source_ip, ' created ', new_identities, ' guest identities within ', {{window_minutes}},
+              ' minutes; ', used_identities, ' of them ever used their credentials (user agent: ', agents, ')') AS summary,
+       concat(source_ip, '|', CAST(window_start AS VARCHAR)) AS finding_key
+FROM flagged

@@ -1,0 +1,54 @@
+/*---
+id = "guest_permission_enumeration"
+title = "A guest identity is enumerating permissions"
+category = "anomalous_guest"
+severity = "high"
+description = """
+Guest (unauthenticated) credentials are free: anyone who finds the pool id in an app can get
+them with two unauthenticated calls. Tools such as enumerate-iam, Pacu or ScoutSuite then try
+operation after operation to map what the role allows. The sign: one guest identity calling
+many distinct actions (`min_actions`) on several services (`min_services`) within
+`window_minutes`, mostly denied (`min_denied_share`). An app's guest traffic calls the same few
+actions again and again.
+"""
+references = [
+  "https://github.com/andresriancho/enumerate-iam",
+  "https://rhinosecuritylabs.com/aws/assume-worst-aws-assume-role-enumeration/",
+  "https://attack.mitre.org/techniques/T1069/003/",
+]
+[tunables]
+window_minutes = 15
+min_actions = 8
+min_services = 3
+min_denied_share = 0.5
+---*/
+WITH guest_calls AS (
+    SELECT *, date_bin(INTERVAL '{{window_minutes}} minutes', event_time) AS window_start
+    FROM identity_activity
+    WHERE auth_type = 'unauthenticated'
+),
+windows AS (
+    SELECT identity_id, window_start,
+           first_value(identity_pool_id) AS identity_pool_id,
+           first_value(access_key_id) AS access_key_id,
+           count(DISTINCT event_source || ':' || event_name) AS actions,
+           count(DISTINCT event_source) AS services,
+           count(*) AS calls,
+           count(*) FILTER (WHERE error_code IS NOT NULL) AS denied,
+           min(event_time) AS first_seen,
+           max(event_time) AS last_seen,
+           array_agg(event_id) AS event_ids,
+           array_agg(DISTINCT source_ip) FILTER (WHERE source_ip IS NOT NULL) AS source_ips,
+           array_to_string(array_sort(array_agg(DISTINCT user_agent)), ' | ') AS agents
+    FROM guest_calls
+    GROUP BY identity_id, window_start
+)
+SELECT identity_id, identity_pool_id, access_key_id, first_seen, last_seen, event_ids, source_ips,
+       concat('Guest ', identity_id, ' called ', actions, ' distinct actions on ', services,
+              ' services within ', {{window_minutes}}, ' minutes, ', denied, ' of ', calls,
+              ' denied (user agent: ', agents, ')') AS summary,
+       concat(identity_id, '|', CAST(window_start AS VARCHAR)) AS finding_key
+FROM windows
+WHERE actions >= {{min_actions}}
+  AND services >= {{min_services}}
+  AND CAST(denied AS DOUBLE) / calls >= {{min_denied_share}}

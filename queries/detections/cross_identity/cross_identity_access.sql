@@ -1,0 +1,62 @@
+/*---
+id = "cross_identity_access"
+title = "An identity touched another identity's data"
+category = "cross_identity"
+severity = "medium"
+description = """
+Apps keep each user's data under their identity id: S3 keys `private/<id>/…` or
+`protected/<id>/…`, DynamoDB items whose partition key is the id, confined by the policy
+variable `${cognito-identity.amazonaws.com:sub}`. A call made with one identity's credentials
+on a key, prefix, item key, key condition value, PartiQL literal or API path that carries
+**another** identity's id (URL-encoded or not) is a cross-identity access: denied = an attempt
+(someone is walking other users' ids; medium), succeeded = the policy variable is missing or
+wrong (high for reads, critical for writes). Reads of keys matching `shared_read_pattern`
+(Amplify's `protected/` and `public/`: readable by any signed-in identity by design) are
+allowed; writes there are not. Only pool credentials are in scope (`identity_activity`):
+backend roles reading many users' items are not. One finding per identity and day.
+"""
+references = [
+  "https://docs.aws.amazon.com/cognito/latest/developerguide/iam-roles.html#access-policies",
+  "https://docs.amplify.aws/gen1/javascript/build-a-backend/storage/configure-access/",
+  "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html",
+]
+[tunables]
+shared_read_pattern = "^(protected|public)/"
+---*/
+WITH touched AS (
+    SELECT a.*, unnest(a.target_identity_ids) AS target
+    FROM identity_activity a
+    WHERE a.identity_id IS NOT NULL AND array_length(a.target_identity_ids) > 0
+),
+foreign_targets AS (
+    SELECT *,
+           error_code IS NULL AS succeeded,
+           coalesce(read_only, event_name LIKE 'Get%' OR event_name LIKE 'List%' OR event_name LIKE 'Head%'
+                    OR event_name IN ('Query', 'Scan', 'BatchGetItem')) AS is_read
+    FROM touched
+    WHERE target <> identity_id
+),
+suspicious AS (
+    SELECT *
+    FROM foreign_targets
+    WHERE NOT (is_read AND regexp_like(coalesce(s3_key, s3_prefix, ''), {{shared_read_pattern}}))
+)
+SELECT identity_id,
+       first_value(identity_pool_id) AS identity_pool_id,
+       first_value(access_key_id) AS access_key_id,
+       min(event_time) AS first_seen,
+       max(event_time) AS last_seen,
+       array_agg(DISTINCT event_id) AS event_ids,
+       array_agg(DISTINCT source_ip) FILTER (WHERE source_ip IS NOT NULL) AS source_ips,
+       CASE WHEN count(*) FILTER (WHERE succeeded AND NOT is_read) > 0 THEN 'critical'
+            WHEN count(*) FILTER (WHERE succeeded) > 0 THEN 'high'
+            ELSE 'medium' END AS severity,
+       concat('Identity ', identity_id, ' touched data of ', count(DISTINCT target), ' other identit',
+              CASE WHEN count(DISTINCT target) = 1 THEN 'y' ELSE 'ies' END, ' in ',
+              count(DISTINCT event_id), ' call(s) (', count(DISTINCT event_id) FILTER (WHERE succeeded), ' succeeded',
+              CASE WHEN count(*) FILTER (WHERE succeeded AND NOT is_read) > 0 THEN ', including writes' ELSE '' END,
+              '): ', array_to_string(array_sort(array_agg(DISTINCT split_part(event_source, '.', 1) || ':' || event_name)), ', '),
+              '; targets ', array_to_string(array_sort(array_agg(DISTINCT target)), ', ')) AS summary,
+       concat(identity_id, '|', CAST(date_trunc('day', min(event_time)) AS VARCHAR)) AS finding_key
+FROM suspicious
+GROUP BY identity_id, date_trunc('day', event_time)
