@@ -323,3 +323,159 @@ fn the_config_file_names_the_lake_and_typos_are_errors_with_a_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn detect_formats_exit_codes_windows_and_lint() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let output = poolsight(
+        &[
+            "ingest",
+            repo_root().join("sample-data").to_str().unwrap(),
+            "--lake",
+            lake.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{:?}", text(&output));
+    let lake = lake.to_str().unwrap();
+
+    // JSON Lines: one object per finding in the design's shape.
+    let output = poolsight(&["detect", "--lake", lake, "--format", "jsonl"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    let findings: Vec<serde_json::Value> = text(&output)
+        .0
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(findings.len(), 17);
+    for finding in &findings {
+        for key in [
+            "detection",
+            "category",
+            "severity",
+            "title",
+            "summary",
+            "identity_id",
+            "identity_pool_id",
+            "access_key_id",
+            "source_ips",
+            "first_seen",
+            "last_seen",
+            "event_count",
+            "event_ids",
+        ] {
+            assert!(finding.get(key).is_some(), "{key} missing in {finding}");
+        }
+        assert_eq!(
+            finding["event_count"].as_u64().unwrap() as usize,
+            finding["event_ids"].as_array().unwrap().len()
+        );
+    }
+
+    // --fail-on: exit 1 when a finding is at or above; --only narrows; --output writes a file.
+    let out_file = dir.path().join("findings.json");
+    let output = poolsight(
+        &[
+            "detect",
+            "--lake",
+            lake,
+            "--only",
+            "foreign_pool",
+            "--fail-on",
+            "critical",
+            "--format",
+            "json",
+            "--output",
+            out_file.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{:?}", text(&output));
+    let written: Vec<serde_json::Value> =
+        serde_json::from_str(&fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(written.len(), 2);
+    assert!(written.iter().all(|f| f["category"] == "foreign_pool"));
+
+    // A window: after 02:30 on the second day only the pool changes happen.
+    let output = poolsight(
+        &[
+            "detect",
+            "--lake",
+            lake,
+            "--since",
+            "2026-11-21T02:30:00Z",
+            "--format",
+            "jsonl",
+            "--no-store",
+        ],
+        dir.path(),
+    );
+    let recent: Vec<serde_json::Value> = text(&output)
+        .0
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(recent.len(), 4, "{recent:#?}");
+    assert!(recent
+        .iter()
+        .all(|f| f["detection"] == "pool_access_widened"));
+    // Relative spans count back from the newest event, not from now: the
+    // sample is days old, and the last day still holds findings.
+    let output = poolsight(
+        &[
+            "detect",
+            "--lake",
+            lake,
+            "--since",
+            "24h",
+            "--format",
+            "jsonl",
+            "--no-store",
+        ],
+        dir.path(),
+    );
+    assert!(!text(&output).0.is_empty(), "{:?}", text(&output));
+
+    // Re-running stores nothing twice.
+    let output = poolsight(
+        &[
+            "sql",
+            "--lake",
+            lake,
+            "SELECT count(*) AS n, count(DISTINCT finding_id) AS d FROM findings",
+            "--format",
+            "csv",
+        ],
+        dir.path(),
+    );
+    assert_eq!(text(&output).0, "n,d\n17,17\n");
+
+    // A name that is neither a detection nor a category is an error naming the real ones.
+    let output = poolsight(&["detect", "--lake", lake, "--only", "nope"], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output).1.contains("access_denial"),
+        "{:?}",
+        text(&output)
+    );
+
+    // A tunable the detection does not have is an error too.
+    fs::write(
+        dir.path().join("poolsight.toml"),
+        "[detect.tunables.access_denial]\nwindow_minute = 5\n",
+    )
+    .unwrap();
+    let output = poolsight(&["detect", "--lake", lake], dir.path());
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output).1.contains("window_minute"),
+        "{:?}",
+        text(&output)
+    );
+    fs::remove_file(dir.path().join("poolsight.toml")).unwrap();
+
+    let output = poolsight(&["lint"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    assert!(text(&output).0.contains("0 failed"));
+}
