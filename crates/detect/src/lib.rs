@@ -10,6 +10,7 @@
 
 pub mod catalog;
 pub mod findings;
+pub mod geoip;
 pub mod report;
 
 use std::path::{Path, PathBuf};
@@ -68,6 +69,8 @@ pub struct SessionOptions {
     pub since: Option<DateTime<Utc>>,
     /// Only events before this time (`--until`).
     pub until: Option<DateTime<Utc>>,
+    /// GeoIP/ASN databases (`[geoip]`); none: the functions return NULL.
+    pub geoip: Option<Arc<geoip::GeoIp>>,
 }
 
 /// A DataFusion session with the lake's tables registered.
@@ -104,6 +107,13 @@ impl LakeSession {
             );
         let mut ctx = SessionContext::new_with_config(config);
         datafusion_functions_json::register_all(&mut ctx)?;
+        geoip::register(
+            &ctx,
+            options
+                .geoip
+                .clone()
+                .unwrap_or_else(|| Arc::new(geoip::GeoIp::default())),
+        )?;
         let windowed = options.since.is_some() || options.until.is_some();
         register_parquet_table(
             &ctx,

@@ -9,7 +9,17 @@ use std::path::{Path, PathBuf};
 
 use poolsight_detect::catalog::{Catalog, Detection};
 use poolsight_detect::findings::{run_detection, store_findings, Finding};
+use poolsight_detect::geoip::GeoIp;
 use poolsight_detect::{lint, LakeSession, SessionOptions};
+
+/// Sessions of these tests enrich with MaxMind's test databases (the
+/// networks the test events and the sample trail use).
+fn options() -> SessionOptions {
+    SessionOptions {
+        geoip: Some(std::sync::Arc::new(GeoIp::test_databases().unwrap())),
+        ..Default::default()
+    }
+}
 use poolsight_ingest::{ingest_paths, IngestOptions};
 
 fn queries_dir() -> PathBuf {
@@ -40,7 +50,7 @@ async fn findings_for(detection: &Detection, events: &str) -> Vec<Finding> {
     let dir = tempfile::tempdir().unwrap();
     let lake = lake_of(events, dir.path());
     let catalog = Catalog::from_dir(&queries_dir()).unwrap();
-    let session = LakeSession::open_with(&lake, &SessionOptions::default(), &catalog)
+    let session = LakeSession::open_with(&lake, &options(), &catalog)
         .await
         .unwrap();
     run_detection(
@@ -134,7 +144,7 @@ async fn every_detection_plans_against_the_schema_and_findings_are_stored_once()
         .filter_map(|d| d.positive_events.clone())
         .collect();
     let lake = lake_of(&events, dir.path());
-    let session = LakeSession::open_with(&lake, &SessionOptions::default(), &catalog)
+    let session = LakeSession::open_with(&lake, &options(), &catalog)
         .await
         .unwrap();
     for (id, result) in lint(&session, &catalog, &BTreeMap::new()).await {
@@ -180,7 +190,7 @@ async fn the_sample_trail_raises_exactly_its_attacks() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-data");
     ingest_paths(&[sample], &lake, IngestOptions::default(), &|_, _| {}).unwrap();
     let catalog = Catalog::from_dir(&queries_dir()).unwrap();
-    let session = LakeSession::open_with(&lake, &SessionOptions::default(), &catalog)
+    let session = LakeSession::open_with(&lake, &options(), &catalog)
         .await
         .unwrap();
     let (found, runs) = poolsight_detect::detect(&session, &catalog, &Default::default())
@@ -193,6 +203,7 @@ async fn the_sample_trail_raises_exactly_its_attacks() {
     }
     let expected: BTreeMap<&str, usize> = [
         ("access_denial", 5),
+        ("credential_reuse", 1),
         ("cross_identity_access", 1),
         ("foreign_pool_web_identity", 2),
         ("guest_generic_tooling", 1),
@@ -226,4 +237,30 @@ async fn the_sample_trail_raises_exactly_its_attacks() {
         ("critical", 8),
         "the succeeded UpdateItem makes it critical"
     );
+}
+
+#[tokio::test]
+async fn credential_reuse_without_geoip_falls_back_to_networks_and_says_so() {
+    let catalog = Catalog::from_dir(&queries_dir()).unwrap();
+    let detection = catalog.detection("credential_reuse").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_of(detection.positive_events.as_deref().unwrap(), dir.path());
+    let session = LakeSession::open_with(&lake, &SessionOptions::default(), &catalog)
+        .await
+        .unwrap();
+    let found = run_detection(
+        &session,
+        detection,
+        &BTreeMap::new(),
+        "2026-11-27T00:00:00Z",
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.len(), 1);
+    assert!(
+        found[0].summary.contains("no GeoIP databases"),
+        "{}",
+        found[0].summary
+    );
+    assert_eq!(found[0].severity, "medium", "no country known: not high");
 }

@@ -150,8 +150,12 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
             fail_on: None,
             no_store: false,
         };
-        let findings =
-            runtime.block_on(super::detect::run_detections(config, &lake, &detect_args))?;
+        let findings = runtime.block_on(super::detect::run_detections(
+            config,
+            &lake,
+            &detect_args,
+            super::detect::geoip(config)?,
+        ))?;
         let threshold = config.detect.fail_on;
         let at_or_above = findings
             .iter()

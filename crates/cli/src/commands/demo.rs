@@ -63,7 +63,11 @@ pub fn run(args: &DemoArgs) -> Result<u8> {
             fail_on: None,
             no_store: false,
         };
-        let findings = super::detect::run_detections(&config, &args.lake, &detect_args).await?;
+        // The sample's addresses come from MaxMind's test networks: the demo
+        // enriches with MaxMind's test databases, built in.
+        let geoip = std::sync::Arc::new(poolsight_detect::geoip::GeoIp::test_databases()?);
+        let findings =
+            super::detect::run_detections(&config, &args.lake, &detect_args, geoip).await?;
         writeln!(out, "\n== Findings ==")?;
         super::detect::write_findings(&mut out, &findings, crate::cli::FindingsFormat::Table)?;
         Ok(0)

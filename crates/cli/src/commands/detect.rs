@@ -9,7 +9,22 @@ use chrono::Utc;
 use poolsight_config::{Config, Severity};
 use poolsight_detect::catalog::Catalog;
 use poolsight_detect::findings::{store_findings, Finding};
+use poolsight_detect::geoip::GeoIp;
 use poolsight_detect::{detect, lint, DetectOptions, LakeSession, SessionOptions};
+use std::sync::Arc;
+
+/// The `[geoip]` databases of the config (none: the detections use their coarse rules).
+pub fn geoip(config: &Config) -> Result<Arc<GeoIp>> {
+    let geoip = GeoIp::open(
+        config.geoip.asn_db.as_deref(),
+        config.geoip.country_db.as_deref(),
+    )
+    .context("[geoip]")?;
+    if geoip.is_empty() {
+        tracing::debug!("no GeoIP databases configured; credential_reuse compares networks");
+    }
+    Ok(Arc::new(geoip))
+}
 
 use crate::cli::{DetectArgs, FindingsFormat, LintArgs};
 
@@ -33,9 +48,11 @@ async fn window(
     until: Option<&str>,
     catalog: &Catalog,
     own_pools: &[String],
+    geoip: Arc<GeoIp>,
 ) -> Result<SessionOptions> {
     let mut options = SessionOptions {
         own_pools: own_pools.to_vec(),
+        geoip: Some(geoip),
         ..Default::default()
     };
     if since.is_none() && until.is_none() {
@@ -59,6 +76,7 @@ pub async fn run_detections(
     config: &Config,
     lake: &Path,
     args: &DetectArgs,
+    geoip: Arc<GeoIp>,
 ) -> Result<Vec<Finding>> {
     if !lake.join("events").is_dir() {
         bail!(
@@ -73,6 +91,7 @@ pub async fn run_detections(
         args.until.as_deref(),
         &catalog,
         &config.detect.own_pools,
+        geoip,
     )
     .await?;
     let session = LakeSession::open_with(lake, &options, &catalog).await?;
@@ -183,7 +202,7 @@ pub fn fails(findings: &[Finding], threshold: Option<Severity>) -> bool {
 pub fn run(args: &DetectArgs, config: &Config) -> Result<u8> {
     let lake = config.lake_or(args.lake.as_deref());
     let runtime = super::runtime()?;
-    let findings = runtime.block_on(run_detections(config, &lake, args))?;
+    let findings = runtime.block_on(run_detections(config, &lake, args, geoip(config)?))?;
     match &args.output {
         Some(path) => {
             let mut file = std::fs::File::create(path)
