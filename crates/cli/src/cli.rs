@@ -41,7 +41,7 @@ pub enum Command {
     Sample(SampleArgs),
     /// Ingest sample-data/ into a demo lake and print a report (no AWS, no network).
     Demo(DemoArgs),
-    /// Run one SQL query on the lake.
+    /// Run SQL on the lake: one query, or an interactive prompt.
     Sql(SqlArgs),
     /// Pull from the AWS sources of the config (S3 trail files, CloudWatch Logs, LookupEvents).
     Collect(CollectArgs),
@@ -198,8 +198,10 @@ pub struct SqlArgs {
     /// The lake folder (default: the config's `lake`, else ./poolsight-lake).
     #[arg(long)]
     pub lake: Option<PathBuf>,
-    /// The query (tables: events, quarantine).
-    pub query: String,
+    /// The query (tables: events, quarantine, findings; views: credentials,
+    /// identity_activity, pools). Without it: an interactive prompt on a
+    /// terminal, else statements from stdin.
+    pub query: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,

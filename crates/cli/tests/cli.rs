@@ -490,3 +490,40 @@ fn detect_formats_exit_codes_windows_and_lint() {
     assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
     assert!(text(&output).0.contains("0 failed"));
 }
+
+#[test]
+fn sql_reads_statements_and_helpers_from_stdin() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_poolsight"))
+        .args(["sql", "--lake", lake.to_str().unwrap(), "--format", "csv"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b".schema pools\nSELECT count(*) AS n\n  FROM events;\nSELECT nope FROM events;\n.format jsonl\nSELECT 'a;b' AS x;\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let (stdout, stderr) = text(&output);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a failed statement makes the exit code 2"
+    );
+    assert!(stdout.contains("identity_pool_id"), "{stdout}");
+    assert!(
+        stdout.contains("n\n3000\n"),
+        "a statement over two lines: {stdout}"
+    );
+    assert!(stdout.contains("{\"x\":\"a;b\"}"), "{stdout}");
+    assert!(
+        stderr.contains("nope"),
+        "the error names the bad column: {stderr}"
+    );
+}
