@@ -226,33 +226,22 @@ pub fn normalize_access_log<'a>(
         .as_deref()
         .filter(|address| address.parse::<IpAddr>().is_ok())
         .map(|address| Cow::Owned(address.to_string()));
+    // Unmapped fields, then the `identity` and `error` objects whole.
     let extra: Vec<(&str, &RawValue)> = object
         .fields
         .iter()
         .filter(|(key, _)| !fields.used.contains(&key.as_ref()))
         .map(|(key, value)| (key.as_ref(), *value))
-        .collect();
-    let mut unmapped = String::from("{");
-    for (index, (key, value)) in extra
-        .iter()
-        .copied()
         .chain(
             ["identity", "error"]
-                .iter()
-                .filter_map(|k| object.get(k).map(|v| (*k, v))),
+                .into_iter()
+                .filter_map(|k| object.get(k).map(|v| (k, v))),
         )
-        .enumerate()
-    {
-        if index > 0 {
-            unmapped.push(',');
-        }
-        unmapped.push_str(&Value::String((*key).to_string()).to_string());
-        unmapped.push(':');
-        unmapped.push_str(value.get());
-    }
-    unmapped.push('}');
-    if unmapped.len() > 2 {
-        event.extra = Some(Cow::Owned(redact_secrets(&unmapped).into_owned()));
+        .collect();
+    if !extra.is_empty() {
+        event.extra = Some(Cow::Owned(
+            redact_secrets(&crate::normalize::extra_object(&extra)).into_owned(),
+        ));
     }
     event.event_key = Some(match &event.request_id {
         Some(id) => Cow::Owned(format!("apigateway:{id}")),

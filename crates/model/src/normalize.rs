@@ -420,7 +420,7 @@ fn read_principal<'a>(user_identity: &UserIdentity<'a>, event: &mut Event<'a>) {
 }
 
 /// The `extra` column: `{"key": <raw value>, …}` from the record's own text.
-fn extra_object(fields: &[(&str, &RawValue)]) -> String {
+pub(crate) fn extra_object(fields: &[(&str, &RawValue)]) -> String {
     let mut out = String::from("{");
     for (index, (key, value)) in fields.iter().enumerate() {
         if index > 0 {
