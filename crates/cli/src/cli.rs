@@ -88,6 +88,23 @@ pub struct DetectArgs {
     pub no_store: bool,
 }
 
+impl DetectArgs {
+    /// Every detection over the whole lake, findings stored, no exit threshold
+    /// (what `run` and `demo` do after loading the lake).
+    pub fn all(lake: PathBuf) -> Self {
+        Self {
+            lake: Some(lake),
+            format: FindingsFormat::Table,
+            output: None,
+            since: None,
+            until: None,
+            only: Vec::new(),
+            fail_on: None,
+            no_store: false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SeverityArg {
     Info,

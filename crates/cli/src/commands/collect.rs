@@ -140,16 +140,7 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
     let failed = reports.iter().filter(|r| r.status != "ok").count();
     drop(pipeline);
     if command == "run" {
-        let detect_args = crate::cli::DetectArgs {
-            lake: Some(lake.clone()),
-            format: crate::cli::FindingsFormat::Table,
-            output: None,
-            since: None,
-            until: None,
-            only: Vec::new(),
-            fail_on: None,
-            no_store: false,
-        };
+        let detect_args = crate::cli::DetectArgs::all(lake.clone());
         let findings = runtime.block_on(super::detect::run_detections(
             config,
             &lake,

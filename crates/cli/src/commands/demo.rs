@@ -53,16 +53,7 @@ pub fn run(args: &DemoArgs) -> Result<u8> {
             write_batches(&mut out, &batches, OutputFormat::Table)?;
         }
         let config = poolsight_config::Config::default();
-        let detect_args = crate::cli::DetectArgs {
-            lake: Some(args.lake.clone()),
-            format: crate::cli::FindingsFormat::Table,
-            output: None,
-            since: None,
-            until: None,
-            only: Vec::new(),
-            fail_on: None,
-            no_store: false,
-        };
+        let detect_args = crate::cli::DetectArgs::all(args.lake.clone());
         // The sample's addresses come from MaxMind's test networks: the demo
         // enriches with MaxMind's test databases, built in.
         let geoip = std::sync::Arc::new(poolsight_detect::geoip::GeoIp::test_databases()?);
