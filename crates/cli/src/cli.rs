@@ -51,6 +51,42 @@ pub enum Command {
     Detect(DetectArgs),
     /// Check that every detection parses, plans against the schema and returns the finding columns.
     Lint(LintArgs),
+    /// The terminal dashboard: findings, identities, pools; Enter drills down, ? shows the keys.
+    Dash(DashArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DashArgs {
+    /// The lake folder (default: the config's `lake`, else ./poolsight-lake).
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
+    /// The dashboard to open: overview, identity, pool, or a layout of
+    /// `[dash] dashboards_dir` / --dashboards.
+    #[arg(long, default_value = "overview")]
+    pub dashboard: String,
+    /// What the dashboard is about: an identity id (identity) or a pool id
+    /// (pool). Without it those open a picker.
+    #[arg(long)]
+    pub param: Option<String>,
+    /// The time window: 1h, 24h, 7d, all, <n>m|h|d|w (back from the newest
+    /// event) or SINCE..UNTIL. Default: the config's `[dash] window`, else 7d.
+    #[arg(long)]
+    pub window: Option<String>,
+    /// A folder of layouts (*.toml) beside and over the built-in ones.
+    #[arg(long)]
+    pub dashboards: Option<PathBuf>,
+    /// Leave the mouse to the terminal (text selection) instead of scrolling panels.
+    #[arg(long)]
+    pub no_mouse: bool,
+    /// No interaction: load every panel, print the screen as text and exit.
+    #[arg(long)]
+    pub print: bool,
+    /// The screen size for --print, WIDTHxHEIGHT.
+    #[arg(long, default_value = "160x48")]
+    pub size: String,
+    /// List the dashboards and exit.
+    #[arg(long)]
+    pub list: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::collect::run(args, &config, cli.quiet, "run"),
             Command::Detect(args) => commands::detect::run(args, &config),
             Command::Lint(args) => commands::detect::run_lint(args, &config),
+            Command::Dash(args) => commands::dash::run(args, &config),
         });
     match result {
         Ok(code) => ExitCode::from(code),
@@ -49,9 +50,17 @@ fn init_logging(cli: &Cli) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("POOLSIGHT_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // The dashboard owns the terminal: its logs go to a file instead.
+    let to_file = matches!(&cli.command, Command::Dash(args) if !args.print && !args.list);
+    let writer = if to_file {
+        commands::dash::log_writer()
+    } else {
+        tracing_subscriber::fmt::writer::BoxMakeWriter::new(std::io::stderr)
+    };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(!to_file && std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(writer);
     match cli.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.with_target(false).init(),

@@ -489,6 +489,36 @@ fn detect_formats_exit_codes_windows_and_lint() {
     let output = poolsight(&["lint"], dir.path());
     assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
     assert!(text(&output).0.contains("0 failed"));
+    assert!(text(&output)
+        .0
+        .contains("ok      dashboard identity: Timeline"));
+
+    // A layout whose panel does not plan fails lint, naming the panel.
+    let layouts = dir.path().join("layouts");
+    fs::create_dir_all(&layouts).unwrap();
+    fs::write(
+        layouts.join("mine.toml"),
+        "title = \"Mine\"\n[[row]]\n[[row.panel]]\ntitle = \"Over time\"\nkind = \"sparkline\"\nsql = \"SELECT event_name, count(*) FROM events GROUP BY 1\"\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("poolsight.toml"),
+        format!(
+            "[dash]\ndashboards_dir = {:?}\n",
+            layouts.display().to_string()
+        ),
+    )
+    .unwrap();
+    let output = poolsight(&["lint"], dir.path());
+    assert_eq!(output.status.code(), Some(2), "{:?}", text(&output));
+    assert!(
+        text(&output).0.contains(
+            "FAILED  dashboard mine: Over time: a sparkline's first column must be a time"
+        ),
+        "{:?}",
+        text(&output)
+    );
+    fs::remove_file(dir.path().join("poolsight.toml")).unwrap();
 }
 
 #[test]

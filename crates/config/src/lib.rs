@@ -61,6 +61,8 @@ pub struct Config {
     pub geoip: GeoIpConfig,
     #[serde(default)]
     pub detect: DetectConfig,
+    #[serde(default)]
+    pub dash: DashConfig,
     /// The file this was read from (`None` for the built-in defaults).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -227,6 +229,18 @@ pub struct DetectConfig {
         std::collections::BTreeMap<String, std::collections::BTreeMap<String, toml::Value>>,
 }
 
+/// `[dash]`: the terminal dashboard.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DashConfig {
+    /// A folder of dashboard layouts (`*.toml`) used beside, and over, the
+    /// built-in ones (relative to the config file).
+    pub dashboards_dir: Option<PathBuf>,
+    /// The time window the dashboard opens with: `1h`, `24h`, `7d`, `all`
+    /// or any `<n>m|h|d|w` (counted back from the newest event). Default 7d.
+    pub window: Option<String>,
+}
+
 /// Finding severity, lowest first.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -298,6 +312,7 @@ impl Config {
         resolve(&mut config.geoip.asn_db);
         resolve(&mut config.geoip.country_db);
         resolve(&mut config.detect.queries_dir);
+        resolve(&mut config.dash.dashboards_dir);
         config.path = Some(path.to_path_buf());
         config.validate()?;
         Ok(config)

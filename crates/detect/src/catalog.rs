@@ -168,7 +168,9 @@ impl Catalog {
         let texts: BTreeMap<String, String> = files.iter().cloned().collect();
         let mut catalog = Catalog::default();
         for (path, text) in &files {
-            if !path.ends_with(".sql") {
+            // Other folders (dashboards/) hold plain SQL read by their users.
+            let catalogued = path.starts_with("views/") || path.starts_with("detections/");
+            if !path.ends_with(".sql") || !catalogued {
                 continue;
             }
             let (header, sql) = split_header(path, text)?;
@@ -233,6 +235,14 @@ impl Catalog {
     pub fn detection(&self, id: &str) -> Option<&Detection> {
         self.detections.iter().find(|d| d.id == id)
     }
+}
+
+/// The text of a file of the built-in `queries/` (`dashboards/top_ips.sql`).
+pub fn embedded_file(path: &str) -> Option<&'static str> {
+    EMBEDDED
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, text)| *text)
 }
 
 /// A tunable value as an SQL literal.

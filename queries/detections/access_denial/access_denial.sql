@@ -27,16 +27,7 @@ high_at_denials = 50
 high_at_services = 3
 ---*/
 WITH denied AS (
-    SELECT *
-    FROM identity_activity
-    WHERE error_code IS NOT NULL
-      AND (error_code LIKE 'AccessDenied%'
-           OR error_code LIKE '%UnauthorizedOperation'
-           OR error_code LIKE '%AuthorizationError%'
-           OR error_code IN ('NotAuthorizedException', 'Forbidden', 'ACCESS_DENIED', 'UNAUTHORIZED',
-                             'HTTP 403', 'UnauthorizedException'))
-      AND NOT (event_name IN ('GetObject', 'HeadObject')
-               AND array_has(target_identity_ids, identity_id))
+    SELECT * FROM access_denials
 ),
 grouped AS (
     SELECT identity_id,

@@ -237,8 +237,12 @@ pub fn run_lint(args: &LintArgs, config: &Config) -> Result<u8> {
             &catalog,
         )
         .await?;
-        Ok::<_, anyhow::Error>(lint(&session, &catalog, &config.detect.tunables).await)
+        let detections = lint(&session, &catalog, &config.detect.tunables).await;
+        let layouts = super::dash::layouts(config)?;
+        let panels = poolsight_dash::lint::lint_layouts(&layouts, &session).await;
+        Ok::<_, anyhow::Error>((detections, panels))
     })?;
+    let (results, panels) = results;
     let _ = std::fs::remove_dir_all(&scratch);
     let mut failed = 0;
     for (id, result) in &results {
@@ -250,10 +254,20 @@ pub fn run_lint(args: &LintArgs, config: &Config) -> Result<u8> {
             }
         }
     }
+    for (panel, result) in &panels {
+        match result {
+            Ok(()) => println!("ok      dashboard {panel}"),
+            Err(error) => {
+                failed += 1;
+                println!("FAILED  dashboard {panel}: {error}");
+            }
+        }
+    }
     println!(
-        "{} detections, {} views: {failed} failed",
+        "{} detections, {} views, {} dashboard panels: {failed} failed",
         results.len(),
-        catalog.views.len()
+        catalog.views.len(),
+        panels.len()
     );
     Ok(if failed > 0 { crate::EXIT_ERROR } else { 0 })
 }

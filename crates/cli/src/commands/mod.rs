@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod collect;
+pub mod dash;
 pub mod demo;
 pub mod detect;
 pub mod ingest;
@@ -12,4 +13,16 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?)
+}
+
+/// Per-user state (SQL history, the dashboard's log):
+/// `$XDG_STATE_HOME/poolsight`, else `~/.local/state/poolsight`.
+pub fn state_dir() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state"))
+        })?;
+    Some(base.join("poolsight"))
 }

@@ -132,12 +132,7 @@ async fn dot_command(session: &LakeSession, line: &str, format: &mut OutputForma
 }
 
 fn history_file() -> Option<std::path::PathBuf> {
-    let base = std::env::var_os("XDG_STATE_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".local/state"))
-        })?;
-    Some(base.join("poolsight/sql_history"))
+    Some(super::state_dir()?.join("sql_history"))
 }
 
 /// The statement buffer shared by the terminal prompt and stdin scripts.

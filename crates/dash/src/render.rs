@@ -1,0 +1,974 @@
+//! Drawing: a header (where you are, the window), the panels of the top
+//! screen on the 12-column grid, a footer (keys, prompts, messages), and
+//! the help and row-detail overlays. Reads [`App`]; changes nothing.
+
+use chrono::{DateTime, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+use ratatui::Frame;
+
+use crate::app::{App, Mode, PanelState, PanelStatus, Screen};
+use crate::data::{group_thousands, PanelData};
+use crate::layout::{Dashboard, PanelKind, RowHeight};
+use crate::theme::Theme;
+use crate::window::ResolvedWindow;
+
+/// Where the panels go: the frame minus the header and footer lines.
+pub fn body_area(area: Rect) -> Rect {
+    Rect {
+        x: area.x,
+        y: area.y.saturating_add(1).min(area.bottom()),
+        width: area.width,
+        height: area.height.saturating_sub(2),
+    }
+}
+
+/// The rectangle of every panel (by index); with `zoom`, only that one.
+pub fn panel_areas(dashboard: &Dashboard, body: Rect, zoom: Option<usize>) -> Vec<Rect> {
+    let count = dashboard.panel_count();
+    let mut areas = vec![Rect::default(); count];
+    if let Some(index) = zoom.filter(|i| *i < count) {
+        areas[index] = body;
+        return areas;
+    }
+    let heights = row_heights(dashboard, body.height);
+    let row_areas = Layout::vertical(heights).split(body);
+    let mut index = 0;
+    for (row, row_area) in dashboard.rows.iter().zip(row_areas.iter()) {
+        let mut widths: Vec<Constraint> = row
+            .panels
+            .iter()
+            .map(|p| Constraint::Ratio(u32::from(p.width), 12))
+            .collect();
+        let used: u16 = row.panels.iter().map(|p| p.width).sum();
+        if used < 12 {
+            widths.push(Constraint::Ratio(u32::from(12 - used), 12));
+        }
+        let columns = Layout::horizontal(widths).split(*row_area);
+        for (i, _) in row.panels.iter().enumerate() {
+            areas[index] = columns[i];
+            index += 1;
+        }
+    }
+    areas
+}
+
+/// Lines a `fill` row keeps on a short terminal before fixed rows give way.
+const MIN_FILL_LINES: u16 = 6;
+/// Lines a fixed row keeps however short the terminal (borders + one line).
+const MIN_FIXED_LINES: u16 = 3;
+
+/// Row constraints: fixed rows as given while the fill rows keep
+/// [`MIN_FILL_LINES`] each; on a shorter screen the fixed rows shrink in
+/// proportion (to [`MIN_FIXED_LINES`] at least) so tables keep some rows.
+fn row_heights(dashboard: &Dashboard, height: u16) -> Vec<Constraint> {
+    let fixed: u16 = dashboard
+        .rows
+        .iter()
+        .filter_map(|r| match r.height {
+            RowHeight::Lines(n) => Some(n),
+            RowHeight::Fill(_) => None,
+        })
+        .sum();
+    let fills = dashboard
+        .rows
+        .iter()
+        .filter(|r| matches!(r.height, RowHeight::Fill(_)))
+        .count() as u16;
+    let room_for_fixed = height.saturating_sub(fills * MIN_FILL_LINES);
+    dashboard
+        .rows
+        .iter()
+        .map(|row| match row.height {
+            RowHeight::Lines(n) if fixed > room_for_fixed && fills > 0 => Constraint::Length(
+                ((u32::from(n) * u32::from(room_for_fixed)) / u32::from(fixed.max(1)))
+                    .max(u32::from(MIN_FIXED_LINES.min(n))) as u16,
+            ),
+            RowHeight::Lines(n) => Constraint::Length(n),
+            RowHeight::Fill(weight) => Constraint::Fill(weight),
+        })
+        .collect()
+}
+
+/// Which panel, and which of its visible rows, is at (`x`, `y`).
+pub fn hit_test(app: &App, area: Rect, x: u16, y: u16) -> Option<(usize, Option<usize>)> {
+    let screen = app.screen();
+    let zoom = app.zoom.then_some(screen.focus);
+    let areas = panel_areas(&screen.dashboard, body_area(area), zoom);
+    let (index, rect) = areas
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.width > 0 && x >= r.x && x < r.right() && y >= r.y && y < r.bottom())?;
+    let state = &screen.panels[index];
+    let kind = screen.spec(index).map(|s| s.kind);
+    // Table rows start below the border and the column header.
+    let first_row = match kind {
+        Some(PanelKind::Table | PanelKind::Findings) => rect.y + 2,
+        Some(PanelKind::Bar) => rect.y + 1,
+        _ => return Some((index, None)),
+    };
+    let height = rect
+        .height
+        .saturating_sub(if kind == Some(PanelKind::Bar) { 2 } else { 3 });
+    let offset = scroll_offset(state.selected, height as usize);
+    let row = (y >= first_row && y < first_row + height)
+        .then(|| offset + usize::from(y - first_row))
+        .filter(|r| *r < state.visible.len());
+    Some((index, row))
+}
+
+/// The first visible row so that `selected` shows in `height` rows.
+fn scroll_offset(selected: usize, height: usize) -> usize {
+    if height == 0 || selected < height {
+        0
+    } else {
+        selected + 1 - height
+    }
+}
+
+/// Draws the whole screen.
+pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
+    let area = frame.area();
+    draw_to(frame.buffer_mut(), area, app, theme);
+}
+
+/// Draws into a buffer (the terminal's, or a test's).
+pub fn draw_to(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
+    if area.height < 3 || area.width < 20 {
+        buf.set_stringn(
+            area.x,
+            area.y,
+            "poolsight: window too small",
+            area.width as usize,
+            Style::new(),
+        );
+        return;
+    }
+    let screen = app.screen();
+    draw_header(buf, area, app, theme);
+    let body = body_area(area);
+    let zoom = app.zoom.then_some(screen.focus);
+    let areas = panel_areas(&screen.dashboard, body, zoom);
+    for (index, rect) in areas.iter().enumerate() {
+        if rect.width < 3 || rect.height < 2 {
+            continue;
+        }
+        draw_panel(buf, *rect, app, screen, index, theme);
+    }
+    draw_footer(buf, area, app, theme);
+    match &app.mode {
+        Mode::Help => draw_help(buf, area, app, theme),
+        Mode::Detail { scroll } => draw_detail(buf, area, screen, *scroll, theme),
+        _ => {}
+    }
+}
+
+/// The screen as text, one line per terminal row (trailing blanks cut).
+pub fn render_text(app: &App, width: u16, height: u16, theme: &Theme) -> String {
+    let area = Rect::new(0, 0, width, height);
+    let mut buf = Buffer::empty(area);
+    draw_to(&mut buf, area, app, theme);
+    buffer_text(&buf)
+}
+
+/// A buffer's symbols as lines.
+pub fn buffer_text(buf: &Buffer) -> String {
+    let area = buf.area;
+    let mut out = String::new();
+    for y in area.top()..area.bottom() {
+        let mut line = String::new();
+        for x in area.left()..area.right() {
+            line.push_str(buf[(x, y)].symbol());
+        }
+        // No-break spaces read as spaces in a snapshot or a pasted screen.
+        out.push_str(line.replace('\u{a0}', " ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn short_time(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "…".into())
+}
+
+fn window_text(app: &App) -> String {
+    match (&app.resolved, &app.window_error) {
+        (_, Some(_)) => format!("{} · lake unreadable", app.window.label()),
+        (Some(ResolvedWindow { start, end, .. }), None) if start.is_some() => format!(
+            "{} · {} → {} UTC",
+            app.window.label(),
+            short_time(*start),
+            short_time(*end)
+        ),
+        (Some(_), None) => format!("{} · no events", app.window.label()),
+        (None, None) => app.window.label(),
+    }
+}
+
+fn draw_header(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
+    let line = Rect::new(area.x, area.y, area.width, 1);
+    buf.set_style(line, theme.header_bar());
+    let crumbs: Vec<String> = app.stack.iter().map(Screen::breadcrumb).collect();
+    let loading = app
+        .screen()
+        .panels
+        .iter()
+        .filter(|p| matches!(p.status, PanelStatus::Loading))
+        .count();
+    let mut right = window_text(app);
+    if loading > 0 {
+        right = format!("loading {loading} · {right}");
+    }
+    let right = format!(" {right} ");
+    let right_width = right.chars().count() as u16;
+    let left = format!(" poolsight › {}", crumbs.join(" › "));
+    let left_room = area.width.saturating_sub(right_width + 1) as usize;
+    buf.set_stringn(
+        area.x,
+        area.y,
+        truncate(&left, left_room),
+        left_room,
+        theme.header_bar(),
+    );
+    if right_width < area.width {
+        buf.set_stringn(
+            area.right() - right_width,
+            area.y,
+            &right,
+            right_width as usize,
+            theme.header_bar(),
+        );
+    }
+}
+
+const HINTS: &[(&str, &str)] = &[
+    ("Tab", "panel"),
+    ("↑↓", "row"),
+    ("⏎", "open"),
+    ("Esc", "back"),
+    ("/", "filter"),
+    ("t", "window"),
+    ("z", "zoom"),
+    ("r", "reload"),
+    ("?", "help"),
+    ("q", "quit"),
+];
+
+fn draw_footer(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
+    let y = area.bottom() - 1;
+    let width = area.width as usize;
+    let line: Line = match &app.mode {
+        Mode::Filter => {
+            let filter = app
+                .screen()
+                .focused()
+                .map(|p| p.filter.clone())
+                .unwrap_or_default();
+            Line::from(vec![
+                Span::styled(" filter: ", theme.key()),
+                Span::raw(format!("{filter}▏")),
+                Span::styled("  ⏎ keep · Esc clear", theme.dim()),
+            ])
+        }
+        Mode::WindowInput { input, error } => {
+            let mut spans = vec![
+                Span::styled(" window: ", theme.key()),
+                Span::raw(format!("{input}▏")),
+            ];
+            match error {
+                Some(error) => spans.push(Span::styled(format!("  {error}"), theme.error())),
+                None => spans.push(Span::styled(
+                    "  1h 24h 7d all 90m 2w or 2026-11-20..2026-11-21 · ⏎ apply · Esc cancel",
+                    theme.dim(),
+                )),
+            }
+            Line::from(spans)
+        }
+        _ => match (&app.status, &app.window_error) {
+            (Some(status), _) => Line::from(Span::styled(format!(" {status}"), theme.error())),
+            (None, Some(error)) => Line::from(Span::styled(format!(" {error}"), theme.error())),
+            (None, None) => {
+                let mut spans = vec![Span::raw(" ")];
+                for (key, what) in HINTS {
+                    spans.push(Span::styled(*key, theme.key()));
+                    spans.push(Span::raw(format!(" {what}  ")));
+                }
+                Line::from(spans)
+            }
+        },
+    };
+    buf.set_line(area.x, y, &line, width as u16);
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    if width == 0 {
+        return String::new();
+    }
+    let mut out: String = text.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
+
+fn draw_panel(
+    buf: &mut Buffer,
+    rect: Rect,
+    app: &App,
+    screen: &Screen,
+    index: usize,
+    theme: &Theme,
+) {
+    let panel = screen
+        .dashboard
+        .panel(index)
+        .expect("areas follow the panels");
+    let state = &screen.panels[index];
+    let focused = index == screen.focus;
+    let kind = screen.spec(index).map(|s| s.kind);
+    let mut title = format!(" {} ", panel.title);
+    if !state.filter.is_empty() || (focused && app.mode == Mode::Filter) {
+        title.push_str(&format!("/{} ", state.filter));
+    }
+    let mut block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(theme.border(focused))
+        .title(Span::styled(title, theme.title(focused)));
+    if let (Some(PanelKind::Table | PanelKind::Findings | PanelKind::Bar), Some(data)) =
+        (kind, state.data())
+    {
+        let mut counter = if state.visible.is_empty() {
+            format!(" 0/{} ", group_thousands(data.rows.len() as i64))
+        } else {
+            format!(
+                " {}/{} ",
+                group_thousands(state.selected as i64 + 1),
+                group_thousands(state.visible.len() as i64)
+            )
+        };
+        if data.truncated {
+            counter = format!(
+                " first {}{counter}",
+                group_thousands(data.rows.len() as i64)
+            );
+        }
+        block = block.title_top(Line::from(Span::styled(counter, theme.dim())).right_aligned());
+    }
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    match (&state.status, kind) {
+        (PanelStatus::Loading, _) => {
+            buf.set_stringn(
+                inner.x + 1,
+                inner.y,
+                "loading…",
+                inner.width as usize,
+                theme.dim(),
+            );
+        }
+        (PanelStatus::Failed(error) | PanelStatus::Broken(error), _) => {
+            Paragraph::new(Text::styled(error.clone(), theme.error()))
+                .wrap(Wrap { trim: false })
+                .render(inner, buf);
+        }
+        (PanelStatus::Ready(data), Some(kind)) => match kind {
+            PanelKind::Stat => draw_stat(buf, inner, data, theme),
+            PanelKind::Table | PanelKind::Findings => {
+                draw_table(buf, inner, data, state, focused, theme)
+            }
+            PanelKind::Bar => draw_bars(buf, inner, data, state, focused, theme),
+            PanelKind::Sparkline => draw_series(buf, inner, data, app.resolved.as_ref(), theme),
+        },
+        (PanelStatus::Ready(_), None) => {}
+    }
+}
+
+fn empty_message(buf: &mut Buffer, inner: Rect, text: &str, theme: &Theme) {
+    buf.set_stringn(
+        inner.x + 1,
+        inner.y,
+        text,
+        inner.width.saturating_sub(1) as usize,
+        theme.dim(),
+    );
+}
+
+fn draw_stat(buf: &mut Buffer, inner: Rect, data: &PanelData, theme: &Theme) {
+    let Some(row) = data.rows.first() else {
+        return empty_message(buf, inner, "no data", theme);
+    };
+    let items: Vec<(String, &str)> = data
+        .columns
+        .iter()
+        .zip(row.iter())
+        .filter(|(name, _)| !name.starts_with('_'))
+        .map(|(name, cell)| (name.replace('_', " "), cell.text.as_str()))
+        .collect();
+    if items.is_empty() {
+        return;
+    }
+    let cell_width = items
+        .iter()
+        .map(|(n, v)| n.chars().count().max(v.chars().count()) + 2)
+        .max()
+        .unwrap_or(4) as u16;
+    let per_line = (inner.width / cell_width.max(1)).max(1) as usize;
+    let lines = items.len().div_ceil(per_line) as u16;
+    if lines * 2 > inner.height {
+        // No room for value-over-label: "value label" pairs, wrapped.
+        let mut spans = Vec::new();
+        for (name, value) in &items {
+            spans.push(Span::styled(
+                value.to_string(),
+                theme.severity(name).patch(theme.value()),
+            ));
+            // A no-break space keeps each value on the line of its label.
+            spans.push(Span::styled(
+                format!("\u{a0}{}   ", name.replace(' ', "\u{a0}")),
+                theme.dim(),
+            ));
+        }
+        Paragraph::new(Line::from(spans))
+            .wrap(Wrap { trim: true })
+            .render(inner, buf);
+        return;
+    }
+    // Spread the items when they fit on one line; a grid otherwise.
+    let slot = if lines == 1 {
+        inner.width / items.len() as u16
+    } else {
+        cell_width
+    };
+    for (i, (name, value)) in items.iter().enumerate() {
+        let x = inner.x + (i % per_line) as u16 * slot;
+        let y = inner.y + (i / per_line) as u16 * 2;
+        let width = slot.min(inner.right().saturating_sub(x)) as usize;
+        let style = theme.severity(name).patch(theme.value());
+        buf.set_stringn(
+            x + 1,
+            y,
+            truncate(value, width.saturating_sub(1)),
+            width,
+            style,
+        );
+        buf.set_stringn(
+            x + 1,
+            y + 1,
+            truncate(name, width.saturating_sub(1)),
+            width,
+            theme.dim(),
+        );
+    }
+}
+
+/// Column widths that fit `available` (one space between columns): the
+/// widest columns give way first, one character at a time, down to 12
+/// characters (or less when they need less); if that is still too wide,
+/// columns are dropped from the right (width 0).
+fn fit_columns(desired: &[usize], available: usize) -> Vec<usize> {
+    let minimum: Vec<usize> = desired.iter().map(|d| (*d).min(12)).collect();
+    let mut widths = desired.to_vec();
+    let total = |widths: &[usize]| {
+        let shown: Vec<&usize> = widths.iter().filter(|w| **w > 0).collect();
+        shown.iter().copied().sum::<usize>() + shown.len().saturating_sub(1)
+    };
+    while total(&widths) > available {
+        let widest = (0..widths.len())
+            .filter(|i| widths[*i] > minimum[*i])
+            .max_by_key(|i| (widths[*i], usize::MAX - i));
+        match widest {
+            Some(i) => widths[i] -= 1,
+            None => break,
+        }
+    }
+    while total(&widths) > available {
+        match widths.iter().rposition(|w| *w > 0) {
+            Some(last) if last > 0 => widths[last] = 0,
+            _ => break,
+        }
+    }
+    widths
+}
+
+fn draw_table(
+    buf: &mut Buffer,
+    inner: Rect,
+    data: &PanelData,
+    state: &PanelState,
+    focused: bool,
+    theme: &Theme,
+) {
+    let shown_columns: Vec<usize> = (0..data.columns.len())
+        .filter(|c| !data.columns[*c].starts_with('_'))
+        .collect();
+    if state.visible.is_empty() {
+        let text = if state.filter.is_empty() {
+            "no rows"
+        } else {
+            "no rows match the filter"
+        };
+        return empty_message(buf, inner, text, theme);
+    }
+    let height = inner.height.saturating_sub(1) as usize;
+    let offset = scroll_offset(state.selected, height);
+    let rows = &state.visible[offset..(offset + height).min(state.visible.len())];
+    // Widths from the first rows and the rows on screen, so they stay put.
+    let sample = state.visible.iter().take(200).chain(rows.iter());
+    let mut desired: Vec<usize> = shown_columns
+        .iter()
+        .map(|c| data.columns[*c].chars().count())
+        .collect();
+    for row in sample {
+        for (slot, column) in shown_columns.iter().enumerate() {
+            desired[slot] =
+                desired[slot].max(data.rows[*row][*column].text.chars().count().min(60));
+        }
+    }
+    let widths = fit_columns(&desired, inner.width as usize);
+    let error_column = data.column("error_code");
+    let severity_column = data.column("severity");
+    let mut x = inner.x;
+    for (slot, column) in shown_columns.iter().enumerate() {
+        if x >= inner.right() {
+            break;
+        }
+        if widths[slot] == 0 {
+            continue;
+        }
+        let room = (inner.right() - x) as usize;
+        let width = widths[slot].min(room);
+        buf.set_stringn(
+            x,
+            inner.y,
+            truncate(&data.columns[*column], width),
+            width,
+            theme.column_header(),
+        );
+        x = x.saturating_add(widths[slot] as u16 + 1);
+    }
+    for (line, row_index) in rows.iter().enumerate() {
+        let y = inner.y + 1 + line as u16;
+        let row = &data.rows[*row_index];
+        let failed = error_column.is_some_and(|c| !row[c].text.is_empty());
+        let base = if failed {
+            theme.failed_row()
+        } else {
+            Style::new()
+        };
+        let selected = focused && offset + line == state.selected;
+        let mut x = inner.x;
+        for (slot, column) in shown_columns.iter().enumerate() {
+            if x >= inner.right() {
+                break;
+            }
+            if widths[slot] == 0 {
+                continue;
+            }
+            let room = (inner.right() - x) as usize;
+            let width = widths[slot].min(room);
+            let style = if Some(*column) == severity_column {
+                base.patch(theme.severity(&row[*column].text))
+            } else {
+                base
+            };
+            buf.set_stringn(x, y, truncate(&row[*column].text, width), width, style);
+            x = x.saturating_add(widths[slot] as u16 + 1);
+        }
+        if selected {
+            buf.set_style(Rect::new(inner.x, y, inner.width, 1), theme.selected());
+        }
+    }
+}
+
+/// The label column (first text column) and value column (first number).
+fn bar_columns(data: &PanelData) -> Option<(usize, usize)> {
+    let first = data.rows.first()?;
+    let value = (0..data.columns.len()).find(|c| first[*c].number.is_some())?;
+    let label = (0..data.columns.len())
+        .find(|c| *c != value && first[*c].number.is_none() && !data.columns[*c].starts_with('_'))
+        .unwrap_or(0);
+    Some((label, value))
+}
+
+fn draw_bars(
+    buf: &mut Buffer,
+    inner: Rect,
+    data: &PanelData,
+    state: &PanelState,
+    focused: bool,
+    theme: &Theme,
+) {
+    if state.visible.is_empty() {
+        return empty_message(buf, inner, "no rows", theme);
+    }
+    let Some((label_column, value_column)) = bar_columns(data) else {
+        return empty_message(
+            buf,
+            inner,
+            "a bar panel needs a label and a number column",
+            theme,
+        );
+    };
+    let height = inner.height as usize;
+    let offset = scroll_offset(state.selected, height);
+    let rows = &state.visible[offset..(offset + height).min(state.visible.len())];
+    let max = state
+        .visible
+        .iter()
+        .filter_map(|r| data.rows[*r][value_column].number)
+        .fold(0.0_f64, f64::max);
+    let label_width = state
+        .visible
+        .iter()
+        .map(|r| data.rows[*r][label_column].text.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(inner.width as usize * 2 / 5)
+        .max(1);
+    let value_width = state
+        .visible
+        .iter()
+        .map(|r| data.rows[*r][value_column].text.chars().count())
+        .max()
+        .unwrap_or(1);
+    let bar_room = (inner.width as usize).saturating_sub(label_width + value_width + 2);
+    for (line, row_index) in rows.iter().enumerate() {
+        let y = inner.y + line as u16;
+        let row = &data.rows[*row_index];
+        buf.set_stringn(
+            inner.x,
+            y,
+            truncate(&row[label_column].text, label_width),
+            label_width,
+            Style::new(),
+        );
+        let value = row[value_column].number.unwrap_or(0.0);
+        let eighths = if max > 0.0 {
+            ((value / max) * (bar_room * 8) as f64).round() as usize
+        } else {
+            0
+        };
+        let mut bar = "█".repeat(eighths / 8);
+        const PARTS: [&str; 8] = ["", "▏", "▎", "▍", "▌", "▋", "▊", "▉"];
+        bar.push_str(PARTS[eighths % 8]);
+        if bar.is_empty() && value > 0.0 {
+            bar.push('▏');
+        }
+        let bar_x = inner.x + label_width as u16 + 1;
+        buf.set_stringn(bar_x, y, &bar, bar_room, theme.bar());
+        let text = &row[value_column].text;
+        let value_x = inner.right().saturating_sub(text.chars().count() as u16);
+        buf.set_stringn(value_x, y, text, value_width, theme.value());
+        if focused && offset + line == state.selected {
+            buf.set_style(Rect::new(inner.x, y, inner.width, 1), theme.selected());
+        }
+    }
+}
+
+/// Buckets from the window's start to its end, zero where the query had none.
+fn series_buckets(
+    data: &PanelData,
+    series: usize,
+    window: Option<&ResolvedWindow>,
+) -> (Vec<f64>, Option<i64>, Option<i64>) {
+    let times: Vec<i64> = data.rows.iter().filter_map(|r| r[0].micros).collect();
+    let Some(window) = window else {
+        return (
+            data.rows
+                .iter()
+                .map(|r| r[series].number.unwrap_or(0.0))
+                .collect(),
+            times.first().copied(),
+            times.last().copied(),
+        );
+    };
+    let step = window.bucket_seconds.max(1) * 1_000_000;
+    let floor = |t: i64| t.div_euclid(step) * step;
+    let start = window
+        .start
+        .map(|t| t.timestamp_micros())
+        .or(times.iter().copied().min());
+    let end = window
+        .end
+        .map(|t| t.timestamp_micros() - 1)
+        .or(times.iter().copied().max());
+    let (Some(start), Some(end)) = (start, end) else {
+        return (Vec::new(), None, None);
+    };
+    let first = floor(start);
+    let count = ((floor(end) - first) / step + 1).clamp(1, 5_000) as usize;
+    let mut values = vec![0.0; count];
+    for row in &data.rows {
+        if let (Some(t), Some(v)) = (row[0].micros, row[series].number) {
+            let slot = (floor(t) - first) / step;
+            if (0..count as i64).contains(&slot) {
+                values[slot as usize] += v;
+            }
+        }
+    }
+    (values, Some(first), Some(end))
+}
+
+/// `values` squeezed (summed) or stretched to `width` columns.
+fn resample(values: &[f64], width: usize) -> Vec<f64> {
+    if values.is_empty() || width == 0 {
+        return Vec::new();
+    }
+    if values.len() > width {
+        let per = values.len().div_ceil(width);
+        values.chunks(per).map(|c| c.iter().sum()).collect()
+    } else {
+        // Each column shows the bucket under it: the chart spans the width.
+        (0..width)
+            .map(|x| values[x * values.len() / width])
+            .collect()
+    }
+}
+
+fn draw_series(
+    buf: &mut Buffer,
+    inner: Rect,
+    data: &PanelData,
+    window: Option<&ResolvedWindow>,
+    theme: &Theme,
+) {
+    let series: Vec<usize> = (1..data.columns.len())
+        .filter(|c| !data.columns[*c].starts_with('_'))
+        .collect();
+    if data.columns.is_empty() || series.is_empty() {
+        return empty_message(
+            buf,
+            inner,
+            "a sparkline needs a time column and a number column",
+            theme,
+        );
+    }
+    if data.rows.iter().any(|r| r[0].micros.is_none()) {
+        return empty_message(
+            buf,
+            inner,
+            "the first column must be a time (date_bin(...))",
+            theme,
+        );
+    }
+    let axis = inner.height > (series.len() * 2) as u16;
+    let room = inner.height.saturating_sub(u16::from(axis));
+    let per_series = (room / series.len() as u16).max(1);
+    let mut bounds = (None, None);
+    for (n, column) in series.iter().enumerate() {
+        let top = inner.y + n as u16 * per_series;
+        if top >= inner.y + room {
+            break;
+        }
+        let (values, first, last) = series_buckets(data, *column, window);
+        bounds = (first, last);
+        let total: f64 = values.iter().sum();
+        let peak = values.iter().copied().fold(0.0, f64::max);
+        let bucket = window
+            .map(|w| format!("/{}", w.bucket_label()))
+            .unwrap_or_default();
+        let caption = format!(
+            "{}  {} · peak {}{bucket}",
+            data.columns[*column],
+            group_thousands(total as i64),
+            group_thousands(peak as i64)
+        );
+        buf.set_stringn(
+            inner.x,
+            top,
+            truncate(&caption, inner.width as usize),
+            inner.width as usize,
+            theme.series(n),
+        );
+        let chart_height = per_series.saturating_sub(1).max(1);
+        if per_series < 2 {
+            continue;
+        }
+        let columns = resample(&values, inner.width as usize);
+        let max = columns.iter().copied().fold(0.0, f64::max);
+        const LEVELS: [&str; 9] = [" ", "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"];
+        for (x, value) in columns.iter().enumerate() {
+            let mut eighths = if max > 0.0 {
+                ((value / max) * f64::from(chart_height) * 8.0).round() as u16
+            } else {
+                0
+            };
+            if eighths == 0 && *value > 0.0 {
+                eighths = 1;
+            }
+            for level in 0..chart_height {
+                let y = top + per_series - 1 - level;
+                let part = eighths.saturating_sub(level * 8).min(8);
+                if part > 0 {
+                    buf.set_string(
+                        inner.x + x as u16,
+                        y,
+                        LEVELS[part as usize],
+                        theme.series(n),
+                    );
+                }
+            }
+        }
+    }
+    if axis {
+        let y = inner.bottom() - 1;
+        let format = |t: Option<i64>| {
+            t.and_then(DateTime::from_timestamp_micros)
+                .map(|t| t.format("%m-%d %H:%M").to_string())
+                .unwrap_or_default()
+        };
+        let left = format(bounds.0);
+        let right = format(bounds.1);
+        buf.set_stringn(inner.x, y, &left, inner.width as usize, theme.dim());
+        let right_x = inner.right().saturating_sub(right.chars().count() as u16);
+        if right_x > inner.x + left.chars().count() as u16 {
+            buf.set_string(right_x, y, &right, theme.dim());
+        }
+    }
+}
+
+fn centered(area: Rect, width_percent: u16, height_percent: u16) -> Rect {
+    let width = (area.width * width_percent / 100).max(20).min(area.width);
+    let height = (area.height * height_percent / 100).max(5).min(area.height);
+    Rect::new(
+        area.x + (area.width - width) / 2,
+        area.y + (area.height - height) / 2,
+        width,
+        height,
+    )
+}
+
+const HELP: &[(&str, &str)] = &[
+    ("Tab / Shift-Tab, ← → h l", "next / previous panel"),
+    (
+        "↑ ↓ j k, PgUp PgDn, g G",
+        "move in the rows (or between panels)",
+    ),
+    (
+        "Enter",
+        "open the identity / pool of the row; else show the row",
+    ),
+    ("Space", "show every column of the row"),
+    ("Esc", "clear filter, unzoom, or go back"),
+    ("/", "filter the panel's rows (any column, any case)"),
+    ("t", "window: last 1h → 24h → 7d → all"),
+    ("w", "custom window: 90m, 3d, 2026-11-20..2026-11-21"),
+    ("z", "zoom the panel to the whole screen"),
+    ("r", "reload (re-reads the lake)"),
+    ("mouse", "wheel scrolls, click selects"),
+    ("q, Ctrl-C", "quit"),
+];
+
+fn draw_help(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
+    let rect = centered(area, 80, 80);
+    Clear.render(rect, buf);
+    let screen = app.screen();
+    let mut lines: Vec<Line> = HELP
+        .iter()
+        .map(|(keys, what)| {
+            Line::from(vec![
+                Span::styled(format!("{keys:<26}"), theme.key()),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        format!("{} ({})", screen.dashboard.title, screen.dashboard.source),
+        theme.value(),
+    ));
+    for line in screen.dashboard.description.lines() {
+        lines.push(Line::raw(line.to_string()));
+    }
+    lines.push(Line::styled(
+        "Windows count back from the newest event in the lake.",
+        theme.dim(),
+    ));
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .block(
+            Block::bordered()
+                .title(" Keys · any key closes ")
+                .border_style(theme.border(true)),
+        )
+        .render(rect, buf);
+}
+
+fn draw_detail(buf: &mut Buffer, area: Rect, screen: &Screen, scroll: u16, theme: &Theme) {
+    let Some(state) = screen.focused() else {
+        return;
+    };
+    let (Some(data), Some(row)) = (state.data(), state.selected_row()) else {
+        return;
+    };
+    let rect = centered(area, 90, 85);
+    Clear.render(rect, buf);
+    let name_width = data
+        .columns
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0);
+    let lines: Vec<Line> = data
+        .columns
+        .iter()
+        .zip(data.rows[row].iter())
+        .map(|(name, cell)| {
+            let style = if name == "severity" {
+                theme.severity(&cell.text)
+            } else if name == "error_code" && !cell.text.is_empty() {
+                theme.failed_row()
+            } else {
+                Style::new()
+            };
+            Line::from(vec![
+                Span::styled(format!("{name:<name_width$}  "), theme.key()),
+                Span::styled(cell.text.clone(), style),
+            ])
+        })
+        .collect();
+    let title = format!(
+        " row {} of {} · ↑↓ scroll · any other key closes ",
+        state.selected + 1,
+        state.visible.len()
+    );
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: false })
+        .scroll((scroll, 0))
+        .block(
+            Block::bordered()
+                .title(title)
+                .border_style(theme.border(true)),
+        )
+        .render(rect, buf);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_shrink_widest_first() {
+        assert_eq!(fit_columns(&[10, 40, 5], 60), vec![10, 40, 5]);
+        assert_eq!(fit_columns(&[10, 40, 5], 30), vec![10, 13, 5]);
+        assert_eq!(fit_columns(&[30, 30, 8], 50), vec![20, 20, 8]);
+        assert_eq!(fit_columns(&[40, 40, 40], 30), vec![12, 12, 0]);
+        assert_eq!(fit_columns(&[40], 5), vec![12]);
+    }
+
+    #[test]
+    fn series_are_squeezed_or_stretched() {
+        assert_eq!(resample(&[1.0, 2.0, 3.0, 4.0], 2), vec![3.0, 7.0]);
+        assert_eq!(resample(&[1.0, 2.0], 5), vec![1.0, 1.0, 1.0, 2.0, 2.0]);
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(scroll_offset(12, 10), 3);
+    }
+}
