@@ -78,6 +78,10 @@ pub struct DashArgs {
     /// Leave the mouse to the terminal (text selection) instead of scrolling panels.
     #[arg(long)]
     pub no_mouse: bool,
+    /// Reload every SECONDS (re-reading the lake, as `r` does) while
+    /// watching a lake that `poolsight run` keeps filling; 0: never.
+    #[arg(long, default_value_t = 0)]
+    pub refresh: u64,
     /// No interaction: load every panel, print the screen as text and exit.
     #[arg(long)]
     pub print: bool,
@@ -252,7 +256,7 @@ pub struct SqlArgs {
     #[arg(long)]
     pub lake: Option<PathBuf>,
     /// The query (tables: events, quarantine, findings; views: credentials,
-    /// identity_activity, pools). Without it: an interactive prompt on a
+    /// identity_activity, pools, access_denials). Without it: an interactive prompt on a
     /// terminal, else statements from stdin.
     pub query: Option<String>,
     /// Output format.

@@ -474,12 +474,7 @@ impl App {
             Action::Help => self.mode = Mode::Help,
             Action::Zoom => self.zoom = !self.zoom,
             Action::Detail => {
-                if self
-                    .screen()
-                    .focused()
-                    .and_then(|p| p.selected_row())
-                    .is_some()
-                {
+                if self.has_selected_row() {
                     self.mode = Mode::Detail { scroll: 0 };
                 }
             }
@@ -502,6 +497,14 @@ impl App {
             }
             Action::Char(_) | Action::Backspace => {}
         }
+    }
+
+    /// The focused panel has a selected row (Space / Enter can show it).
+    fn has_selected_row(&self) -> bool {
+        self.screen()
+            .focused()
+            .and_then(|p| p.selected_row())
+            .is_some()
     }
 
     fn focused_has_rows(&self) -> bool {
@@ -539,7 +542,9 @@ impl App {
             self.zoom = false;
         } else if self.stack.len() > 1 {
             self.stack.pop();
-            if self.screen().window != self.window {
+            // Its data is kept, unless it is for another window or its load
+            // was cancelled by the screen just left.
+            if self.screen().window != self.window || !self.screen().loaded() {
                 self.load(false);
             }
         } else {
@@ -608,12 +613,7 @@ impl App {
                 self.open(&dashboard, Some(value), false);
             }
             Err(reason) => {
-                if self
-                    .screen()
-                    .focused()
-                    .and_then(|p| p.selected_row())
-                    .is_some()
-                {
+                if self.has_selected_row() {
                     self.mode = Mode::Detail { scroll: 0 };
                 } else {
                     self.status = Some(reason);
@@ -647,5 +647,130 @@ fn chooser_of(dashboard: &Dashboard, spec: &crate::layout::ParamSpec) -> Dashboa
                 }),
             }],
         }],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Cell, PanelData};
+    use crate::layout::QuerySource;
+
+    fn layouts() -> Layouts {
+        Layouts::from_texts(
+            [
+                (
+                    "top",
+                    r#"title = "Top"
+[[row]]
+[[row.panel]]
+title = "Who"
+kind = "table"
+width = 6
+drill = { dashboard = "one" }
+sql = "SELECT identity_id FROM identity_activity"
+[[row.panel]]
+title = "Slow"
+kind = "stat"
+width = 6
+sql = "SELECT count(*) AS n FROM events"
+"#,
+                ),
+                (
+                    "one",
+                    r#"title = "One"
+param = { name = "identity_id", choices = "SELECT 1" }
+[[row]]
+[[row.panel]]
+title = "Calls"
+kind = "table"
+sql = "SELECT * FROM events WHERE identity_id = {{identity_id}}"
+"#,
+                ),
+            ],
+            &QuerySource::Embedded,
+        )
+    }
+
+    fn rows(values: &[&str]) -> Arc<PanelData> {
+        Arc::new(PanelData {
+            columns: vec!["identity_id".into()],
+            rows: values
+                .iter()
+                .map(|v| {
+                    vec![Cell {
+                        text: v.to_string(),
+                        number: None,
+                        micros: None,
+                    }]
+                })
+                .collect(),
+            truncated: false,
+        })
+    }
+
+    #[test]
+    fn drilling_down_and_back_reloads_only_what_was_cut_short() {
+        let mut app = App::new(layouts(), "top", None, TimeWindow::All).unwrap();
+        let first = app.take_requests();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].panels.len(), 2);
+        // Only the first panel answers before the user drills down.
+        app.on_reply(Reply::Panel {
+            generation: first[0].generation,
+            panel: 0,
+            result: Ok(rows(&["us-east-1:a", "us-east-1:b"])),
+            elapsed: Default::default(),
+        });
+        app.apply(Action::Down);
+        app.apply(Action::Enter);
+        assert_eq!(app.screen().param.as_deref(), Some("us-east-1:b"));
+        let drill = app.take_requests();
+        assert_eq!(
+            drill[0].param,
+            Some(("identity_id".to_string(), "us-east-1:b".to_string()))
+        );
+        app.apply(Action::Back);
+        assert_eq!(app.screen().dashboard.name, "top");
+        assert_eq!(app.screen().panels[0].selected, 1, "selection kept");
+        let reload = app.take_requests();
+        assert_eq!(reload.len(), 1, "the cut-short screen loads again");
+        assert!(reload[0].generation > drill[0].generation);
+        // A fully loaded screen is not reloaded on the way back.
+        for panel in 0..2 {
+            app.on_reply(Reply::Panel {
+                generation: reload[0].generation,
+                panel,
+                result: Ok(rows(&["us-east-1:a"])),
+                elapsed: Default::default(),
+            });
+        }
+        app.apply(Action::Enter);
+        app.take_requests();
+        app.apply(Action::Back);
+        assert!(app.take_requests().is_empty());
+        assert!(app.screen().loaded());
+    }
+
+    #[test]
+    fn a_parameter_dashboard_without_its_value_opens_a_picker() {
+        let mut app = App::new(layouts(), "one", None, TimeWindow::All).unwrap();
+        assert!(app.screen().chooser);
+        let request = app.take_requests().remove(0);
+        assert_eq!(request.param, None);
+        assert_eq!(request.panels[0].1, "SELECT 1");
+        app.on_reply(Reply::Panel {
+            generation: request.generation,
+            panel: 0,
+            result: Ok(rows(&["us-east-1:z"])),
+            elapsed: Default::default(),
+        });
+        app.apply(Action::Enter);
+        assert_eq!(app.stack.len(), 1, "the choice replaces the picker");
+        assert!(!app.screen().chooser);
+        assert_eq!(app.screen().param.as_deref(), Some("us-east-1:z"));
+        assert!(App::new(layouts(), "nope", None, TimeWindow::All)
+            .unwrap_err()
+            .contains("known: one, top"));
     }
 }

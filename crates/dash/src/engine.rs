@@ -236,15 +236,7 @@ impl EngineState {
                     generation,
                     result: Err(error.clone()),
                 });
-                for (panel, _) in &job.panels {
-                    let _ = replies.send(Reply::Panel {
-                        generation,
-                        panel: *panel,
-                        result: Err(error.clone()),
-                        elapsed: Duration::ZERO,
-                    });
-                }
-                return;
+                return fail_all(job, &error, replies);
             }
         };
         let _ = replies.send(Reply::Window {
@@ -253,17 +245,7 @@ impl EngineState {
         });
         let session = match self.session(config, resolved.since, resolved.until).await {
             Ok(session) => session,
-            Err(error) => {
-                for (panel, _) in &job.panels {
-                    let _ = replies.send(Reply::Panel {
-                        generation,
-                        panel: *panel,
-                        result: Err(error.clone()),
-                        elapsed: Duration::ZERO,
-                    });
-                }
-                return;
-            }
+            Err(error) => return fail_all(job, &error, replies),
         };
         let mut values: BTreeMap<String, String> =
             resolved.placeholder_values().into_iter().collect();
@@ -324,6 +306,18 @@ impl EngineState {
             }
         };
         Ok(window.resolve(oldest, newest))
+    }
+}
+
+/// Every panel of `job` gets `error` (the lake could not be opened).
+fn fail_all(job: &LoadRequest, error: &str, replies: &mpsc::Sender<Reply>) {
+    for (panel, _) in &job.panels {
+        let _ = replies.send(Reply::Panel {
+            generation: job.generation,
+            panel: *panel,
+            result: Err(error.to_string()),
+            elapsed: Duration::ZERO,
+        });
     }
 }
 

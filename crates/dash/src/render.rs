@@ -535,6 +535,8 @@ fn draw_table(
     let widths = fit_columns(&desired, inner.width as usize);
     let error_column = data.column("error_code");
     let severity_column = data.column("severity");
+    // (column, x, width) of every column drawn.
+    let mut positions = Vec::new();
     let mut x = inner.x;
     for (slot, column) in shown_columns.iter().enumerate() {
         if x >= inner.right() {
@@ -543,16 +545,18 @@ fn draw_table(
         if widths[slot] == 0 {
             continue;
         }
-        let room = (inner.right() - x) as usize;
-        let width = widths[slot].min(room);
+        let width = widths[slot].min((inner.right() - x) as usize);
+        positions.push((*column, x, width));
+        x = x.saturating_add(widths[slot] as u16 + 1);
+    }
+    for (column, x, width) in &positions {
         buf.set_stringn(
-            x,
+            *x,
             inner.y,
-            truncate(&data.columns[*column], width),
-            width,
+            truncate(&data.columns[*column], *width),
+            *width,
             theme.column_header(),
         );
-        x = x.saturating_add(widths[slot] as u16 + 1);
     }
     for (line, row_index) in rows.iter().enumerate() {
         let y = inner.y + 1 + line as u16;
@@ -564,23 +568,13 @@ fn draw_table(
             Style::new()
         };
         let selected = focused && offset + line == state.selected;
-        let mut x = inner.x;
-        for (slot, column) in shown_columns.iter().enumerate() {
-            if x >= inner.right() {
-                break;
-            }
-            if widths[slot] == 0 {
-                continue;
-            }
-            let room = (inner.right() - x) as usize;
-            let width = widths[slot].min(room);
+        for (column, x, width) in &positions {
             let style = if Some(*column) == severity_column {
                 base.patch(theme.severity(&row[*column].text))
             } else {
                 base
             };
-            buf.set_stringn(x, y, truncate(&row[*column].text, width), width, style);
-            x = x.saturating_add(widths[slot] as u16 + 1);
+            buf.set_stringn(*x, y, truncate(&row[*column].text, *width), *width, style);
         }
         if selected {
             buf.set_style(Rect::new(inner.x, y, inner.width, 1), theme.selected());

@@ -109,13 +109,28 @@ fn watch_signals(engine: &Engine, quit: Arc<AtomicBool>) {
 #[cfg(not(unix))]
 fn watch_signals(_engine: &Engine, _quit: Arc<AtomicBool>) {}
 
+/// How the interactive dashboard runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Interactive {
+    pub theme: Theme,
+    /// Capture the mouse (wheel, clicks); off leaves text selection to the terminal.
+    pub mouse: bool,
+    /// Reload this often (`--refresh`).
+    pub refresh: Option<Duration>,
+}
+
 /// The interactive dashboard on the process's terminal.
 pub fn run_interactive(
     mut app: App,
     engine: &Engine,
-    theme: Theme,
-    mouse: bool,
+    options: Interactive,
 ) -> Result<(), DashError> {
+    let Interactive {
+        theme,
+        mouse,
+        refresh,
+    } = options;
+    let mut last_refresh = Instant::now();
     let started = Instant::now();
     let quit = Arc::new(AtomicBool::new(false));
     watch_signals(engine, Arc::clone(&quit));
@@ -166,6 +181,17 @@ pub fn run_interactive(
         }
         if app.quit || quit.load(Ordering::SeqCst) {
             break;
+        }
+        if let Some(every) = refresh {
+            // Only when idle: a reload never cuts a load or a prompt short.
+            if last_refresh.elapsed() >= every
+                && app.screen().loaded()
+                && app.mode == crate::app::Mode::Normal
+            {
+                last_refresh = Instant::now();
+                app.apply(crate::app::Action::Refresh);
+                dirty = true;
+            }
         }
         if event::poll(Duration::from_millis(50)).map_err(DashError::Terminal)? {
             let size = terminal.size().map_err(DashError::Terminal)?;

@@ -119,8 +119,11 @@ pub fn run(args: &DashArgs, config: &Config) -> Result<u8> {
         None => poolsight_dash::terminal::run_interactive(
             app,
             &engine,
-            Theme::from_env(),
-            !args.no_mouse,
+            poolsight_dash::terminal::Interactive {
+                theme: Theme::from_env(),
+                mouse: !args.no_mouse,
+                refresh: (args.refresh > 0).then(|| Duration::from_secs(args.refresh)),
+            },
         )?,
     }
     Ok(0)

@@ -14,7 +14,7 @@ use crate::output::write_batches;
 
 const HELP: &str = "\
 Statements end with `;` and may span lines. Tables: events, quarantine, findings, views
-credentials, identity_activity, pools (see `.tables`).
+credentials, identity_activity, pools, access_denials (see `.tables`).
   .tables            list tables and views
   .schema [TABLE]    columns of a table (all tables without a name)
   .format FORMAT     table | csv | json | jsonl
