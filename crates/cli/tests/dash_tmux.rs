@@ -229,6 +229,27 @@ fn dash_in_a_real_terminal() {
         .success());
     tmux.assert_restored("term", &stty_before);
 
+    // The terminal vanishing (tmux killed, as an SSH drop) ends the process
+    // instead of leaving it spinning on a hung-up tty.
+    tmux.run_dash(&lake, "hangup");
+    tmux.wait_for("the overview", overview_loaded);
+    let shell = tmux.flag("pane_pid");
+    let child = Command::new("pgrep")
+        .args(["-P", &shell, "poolsight"])
+        .output()
+        .unwrap();
+    let pid = String::from_utf8_lossy(&child.stdout).trim().to_string();
+    assert!(!pid.is_empty(), "the dashboard's pid");
+    tmux.tmux(&["kill-server"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Path::new(&format!("/proc/{pid}")).exists() {
+        assert!(
+            Instant::now() < deadline,
+            "poolsight dash still runs 15 s after its terminal went away"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
     // Without a terminal: --print draws one screen as text; otherwise a clear error.
     let print = Command::new(BIN)
         .args([

@@ -3,7 +3,7 @@
 //! restored on every way out — `q`, Ctrl-C, SIGTERM/SIGHUP, an error, a
 //! panic. Also the non-interactive `--print` mode.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -119,6 +119,22 @@ pub struct Interactive {
     pub refresh: Option<Duration>,
 }
 
+/// Ends the process once its terminal is gone (SSH dropped, tmux killed).
+/// Such a hang-up does not always reach us as SIGHUP, and crossterm's
+/// reader then spins inside `poll` without returning, so the check runs on
+/// a thread of its own. With no terminal left there is nothing to restore.
+fn watch_terminal() {
+    let _ = std::thread::Builder::new()
+        .name("poolsight-dash-tty".into())
+        .spawn(|| loop {
+            std::thread::sleep(Duration::from_secs(1));
+            if !io::stdin().is_terminal() {
+                tracing::info!("the terminal went away; quitting");
+                std::process::exit(0);
+            }
+        });
+}
+
 /// The interactive dashboard on the process's terminal.
 pub fn run_interactive(
     mut app: App,
@@ -134,6 +150,7 @@ pub fn run_interactive(
     let started = Instant::now();
     let quit = Arc::new(AtomicBool::new(false));
     watch_signals(engine, Arc::clone(&quit));
+    watch_terminal();
     install_panic_hook();
     enable_raw_mode().map_err(DashError::Terminal)?;
     let _guard = TerminalGuard;
