@@ -120,6 +120,18 @@ impl Tmux {
         ));
     }
 
+    /// The pid of the dashboard the pane's shell runs.
+    fn dashboard_pid(&self) -> String {
+        let shell = self.flag("pane_pid");
+        let child = Command::new("pgrep")
+            .args(["-P", &shell, "poolsight"])
+            .output()
+            .unwrap();
+        let pid = String::from_utf8_lossy(&child.stdout).trim().to_string();
+        assert!(!pid.is_empty(), "the dashboard's pid");
+        pid
+    }
+
     /// The terminal is the shell's again, as it was.
     fn assert_restored(&self, tag: &str, stty_before: &str) {
         assert_eq!(self.wait_for_file(&format!("exit-{tag}")), "0", "exit code");
@@ -215,13 +227,7 @@ fn dash_in_a_real_terminal() {
     // So does SIGTERM (a closed SSH session sends SIGHUP, handled the same).
     tmux.run_dash(&lake, "term");
     tmux.wait_for("the overview", overview_loaded);
-    let shell = tmux.flag("pane_pid");
-    let child = Command::new("pgrep")
-        .args(["-P", &shell, "poolsight"])
-        .output()
-        .unwrap();
-    let pid = String::from_utf8_lossy(&child.stdout).trim().to_string();
-    assert!(!pid.is_empty(), "the dashboard's pid");
+    let pid = tmux.dashboard_pid();
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -233,13 +239,7 @@ fn dash_in_a_real_terminal() {
     // instead of leaving it spinning on a hung-up tty.
     tmux.run_dash(&lake, "hangup");
     tmux.wait_for("the overview", overview_loaded);
-    let shell = tmux.flag("pane_pid");
-    let child = Command::new("pgrep")
-        .args(["-P", &shell, "poolsight"])
-        .output()
-        .unwrap();
-    let pid = String::from_utf8_lossy(&child.stdout).trim().to_string();
-    assert!(!pid.is_empty(), "the dashboard's pid");
+    let pid = tmux.dashboard_pid();
     tmux.tmux(&["kill-server"]);
     let deadline = Instant::now() + Duration::from_secs(15);
     while Path::new(&format!("/proc/{pid}")).exists() {
