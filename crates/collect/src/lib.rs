@@ -132,6 +132,9 @@ pub struct SourceReport {
     pub already_collected: u64,
     /// Objects skipped on purpose (digests) or routed apart (Insights).
     pub skipped: u64,
+    /// Objects that could not be read or stored (quarantined with the reason:
+    /// a permanent download error, an unsafe key); the source moved past them.
+    pub objects_failed: u64,
     pub requests: u64,
     pub seconds: f64,
     /// Checkpoint keys (account/region prefixes, regions, the group) covered.

@@ -404,12 +404,25 @@ async fn collect_prefix(
             SourceProgress::add(&context.progress.bytes, bytes.len() as u64);
             let uri = format!("s3://{}/{key}", source.bucket);
             if trail.insight {
-                let path = context.lake.root().join("insights").join(&key);
-                poolsight_lake::write_atomically(&path, &bytes).map_err(|e| CollectError::Io {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
-                report.skipped += 1;
+                match poolsight_lake::path_under(&context.lake.root().join("insights"), &key) {
+                    Ok(path) => {
+                        poolsight_lake::write_atomically(&path, &bytes).map_err(|e| {
+                            CollectError::Io {
+                                path: path.clone(),
+                                message: e.to_string(),
+                            }
+                        })?;
+                        report.skipped += 1;
+                    }
+                    Err(unsafe_key) => {
+                        sink.object_failed(
+                            &uri,
+                            "unsafe_key",
+                            format!("{unsafe_key}: not written under insights/"),
+                        )?;
+                        report.objects_failed += 1;
+                    }
+                }
             } else {
                 sink.payload(bytes, uri).await?;
             }

@@ -29,6 +29,7 @@ type Running = JoinHandle<(Worker, Result<(), IngestError>)>;
 
 /// A small pool of pipeline workers owned by one source.
 pub struct Sink {
+    pipeline: Arc<Pipeline>,
     kind: &'static str,
     idle: Vec<Worker>,
     running: FuturesUnordered<Running>,
@@ -49,6 +50,7 @@ impl Sink {
             idle.push(pipeline.worker(id)?);
         }
         Ok(Self {
+            pipeline: Arc::clone(pipeline),
             kind,
             idle,
             running: FuturesUnordered::new(),
@@ -97,6 +99,18 @@ impl Sink {
                 .map(|_| ())
         });
         Ok(())
+    }
+
+    /// Records an object that could not be read or stored (a permanent
+    /// download error, an unsafe key) in the quarantine, with why.
+    pub fn object_failed(
+        &self,
+        uri: &str,
+        kind: &'static str,
+        reason: String,
+    ) -> Result<(), CollectError> {
+        tracing::warn!(object = uri, kind, reason = %reason, "object quarantined");
+        Ok(self.pipeline.fail_file(uri, kind, reason)?)
     }
 
     /// Ingests records read one by one from an API.

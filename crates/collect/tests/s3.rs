@@ -225,3 +225,96 @@ async fn trail_files_are_collected_incrementally_and_exactly_once() {
         "a backfill leaves the checkpoints alone"
     );
 }
+
+/// Hardening #1: an Insights object whose key climbs out with `..` segments
+/// must not be written outside `<lake>/insights/` (here: over the source's
+/// own checkpoint, and beside the lake); it is reported, and a key that is
+/// only odd (`//`, `./`) is normalised under `insights/`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn path_traversal_from_s3_keys_stays_under_insights() {
+    let moto = MotoServer::start();
+    let client = s3_client(&moto.endpoint()).await;
+    let bucket = "traversal-trail".to_string();
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let mut layout = Layout {
+        client,
+        bucket: bucket.clone(),
+        expected: Vec::new(),
+    };
+    let at = Utc.with_ymd_and_hms(2026, 11, 20, 0, 5, 0).unwrap();
+    layout
+        .deliver("AWSLogs/", "111122223333", "us-east-1", at, "F0", 5)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let config = config(
+        &lake,
+        &moto.endpoint(),
+        &format!("[[source.s3]]\nname = \"trail\"\nbucket = \"{bucket}\"\n"),
+    );
+    collect(&config, Window::default()).await;
+    let checkpoints = lake.join("_state/checkpoints");
+    let checkpoint_files = files_under(&checkpoints);
+    assert_eq!(checkpoint_files.len(), 1, "{checkpoint_files:?}");
+    let checkpoint = checkpoints.join(&checkpoint_files[0]);
+    let checkpoint_before = std::fs::read(&checkpoint).unwrap();
+
+    let insight = "AWSLogs/111122223333/CloudTrail-Insight/us-east-1/";
+    let up_to_lake = "../".repeat(6);
+    let hostile = [
+        format!(
+            "{insight}{up_to_lake}_state/checkpoints/{}",
+            checkpoint_files[0]
+        ),
+        format!("{insight}{up_to_lake}../pwned.json"),
+    ];
+    let blind = trail_file(&[]);
+    for key in &hostile {
+        layout.put(key, blind.clone()).await;
+    }
+    let odd = format!("{insight}2026/11/20//./odd.json.gz");
+    layout.put(&odd, trail_file(&[])).await;
+
+    let (reports, _) = collect(&config, Window::default()).await;
+    assert_eq!(reports[0].objects_failed, 2, "{:?}", reports[0]);
+    // The checkpoint is still the source's own JSON (the hostile object is
+    // a gzip file), and still holds where the trail prefix stopped.
+    let after: serde_json::Value = serde_json::from_slice(&std::fs::read(&checkpoint).unwrap())
+        .expect("the checkpoint was overwritten through an Insights key");
+    let before: serde_json::Value = serde_json::from_slice(&checkpoint_before).unwrap();
+    let trail_prefix = "AWSLogs/111122223333/CloudTrail/us-east-1/";
+    assert_eq!(
+        after["state"]["prefixes"][trail_prefix],
+        before["state"]["prefixes"][trail_prefix]
+    );
+    assert!(!dir.path().join("pwned.json").exists());
+    let outside: Vec<String> = files_under(&lake)
+        .into_iter()
+        .filter(|f| !f.starts_with("insights/"))
+        .filter(|f| {
+            !(f.starts_with("events/") || f.starts_with("quarantine/") || f.starts_with("_state/"))
+        })
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "files outside the lake's folders: {outside:?}"
+    );
+    assert_eq!(
+        files_under(&lake.join("insights")),
+        vec!["AWSLogs/111122223333/CloudTrail-Insight/us-east-1/2026/11/20/odd.json.gz"]
+    );
+    let unsafe_rows: Vec<_> = quarantine_rows(&lake)
+        .into_iter()
+        .filter(|(kind, _, _)| kind == "unsafe_key")
+        .collect();
+    assert_eq!(unsafe_rows.len(), 2, "{unsafe_rows:?}");
+    for key in &hostile {
+        let uri = format!("s3://{bucket}/{key}");
+        assert!(
+            unsafe_rows
+                .iter()
+                .any(|(_, u, reason)| *u == uri && reason.contains("..")),
+            "{uri} not reported: {unsafe_rows:?}"
+        );
+    }
+}

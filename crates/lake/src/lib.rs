@@ -15,6 +15,7 @@
 //! across runs and across sources, through [`KeyIndex`].
 
 pub mod keys;
+pub mod paths;
 pub mod quarantine;
 pub mod writer;
 
@@ -24,6 +25,7 @@ use std::path::{Path, PathBuf};
 use fs4::fs_std::FileExt;
 
 pub use keys::KeyIndex;
+pub use paths::{path_under, UnsafePath};
 pub use quarantine::{QuarantineEntry, QuarantineWriter};
 pub use writer::{EventWriter, WriterOptions};
 

@@ -175,3 +175,58 @@ pub fn assert_exactly_once(lake: &Path, expected: &[String]) {
         "the lake holds events nobody put there"
     );
 }
+
+/// `(reason_kind, source_uri, reason)` of every quarantine row of the lake.
+pub fn quarantine_rows(lake: &Path) -> Vec<(String, String, String)> {
+    let mut rows = Vec::new();
+    for file in poolsight_lake::parquet_files_under(&lake.join("quarantine")).unwrap() {
+        let reader =
+            ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&file).unwrap()).unwrap();
+        for batch in reader.build().unwrap() {
+            let batch = batch.unwrap();
+            let column = |name: &str| {
+                batch
+                    .column_by_name(name)
+                    .unwrap()
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .unwrap()
+                    .clone()
+            };
+            let (kinds, uris, reasons) = (
+                column("reason_kind"),
+                column("source_uri"),
+                column("reason"),
+            );
+            for i in 0..batch.num_rows() {
+                rows.push((
+                    kinds.value(i).to_string(),
+                    uris.value(i).to_string(),
+                    reasons.value(i).to_string(),
+                ));
+            }
+        }
+    }
+    rows
+}
+
+/// Every file under `dir`, recursively, as paths relative to it.
+pub fn files_under(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&current) else {
+            continue;
+        };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
