@@ -702,5 +702,6 @@ fn rejection_kind(rejection: &Rejection) -> &'static str {
         Rejection::MissingEventTime => "missing_event_time",
         Rejection::BadEventTime(_) => "bad_event_time",
         Rejection::UnknownShape(_) => "unknown_shape",
+        Rejection::NestedEnvelope => "nested_envelope",
     }
 }

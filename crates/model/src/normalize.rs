@@ -74,6 +74,8 @@ pub enum Rejection {
     BadEventTime(String),
     #[error("unknown event shape: neither `eventName` nor `eventSource` (keys: {0})")]
     UnknownShape(String),
+    #[error("an EventBridge envelope inside an EventBridge envelope: AWS wraps a record once, so this is not an event")]
+    NestedEnvelope,
 }
 
 /// Top-level record fields mapped to their own columns. Anything else goes
@@ -117,6 +119,12 @@ struct ResourceEntry<'a> {
 
 /// Normalizes one record (a CloudTrail record, or an EventBridge envelope
 /// whose `detail` is one).
+///
+/// EventBridge wraps a record once (`{"detail-type":…,"detail":{…}}`);
+/// forwarding between buses keeps that one envelope. So exactly one level is
+/// unwrapped, without recursion: an envelope inside an envelope is not
+/// something AWS writes and is rejected ([`Rejection::NestedEnvelope`]),
+/// whatever its depth.
 pub fn normalize<'a>(
     text: &'a str,
     origin: &Origin<'a>,
@@ -128,6 +136,29 @@ pub fn normalize<'a>(
             limit: options.max_record_bytes,
         });
     }
+    let object = parse_object(text)?;
+    if !is_envelope(&object) {
+        return normalize_record(text, &object, origin, options);
+    }
+    let detail = object.get("detail").map(RawValue::get).unwrap_or_default();
+    let inner = parse_object(detail)?;
+    if is_envelope(&inner) {
+        return Err(Rejection::NestedEnvelope);
+    }
+    let inner_origin = Origin {
+        source_format: "eventbridge",
+        ..origin.clone()
+    };
+    normalize_record(detail, &inner, &inner_origin, options)
+}
+
+/// `{"detail-type":…,"detail":…}`.
+fn is_envelope(object: &RawObject<'_>) -> bool {
+    object.get("detail").is_some() && object.get("detail-type").is_some()
+}
+
+/// The top-level fields of `text`, which must be a JSON object.
+fn parse_object(text: &str) -> Result<RawObject<'_>, Rejection> {
     let trimmed = text.trim_start();
     match trimmed.as_bytes().first() {
         Some(b'{') => {}
@@ -143,20 +174,20 @@ pub fn normalize<'a>(
             }
         }
     }
-    let object = RawObject::parse(text).map_err(|e| Rejection::InvalidJson(e.to_string()))?;
+    RawObject::parse(text).map_err(|e| Rejection::InvalidJson(e.to_string()))
+}
 
-    // EventBridge: {"version":"0","detail-type":"AWS API Call via CloudTrail","detail":{…}}
-    if let (Some(detail), true) = (object.get("detail"), object.get("detail-type").is_some()) {
-        let inner_origin = Origin {
-            source_format: "eventbridge",
-            ..origin.clone()
-        };
-        return normalize(detail.get(), &inner_origin, options);
+/// A CloudTrail record or an API Gateway access log line.
+fn normalize_record<'a>(
+    text: &'a str,
+    object: &RawObject<'a>,
+    origin: &Origin<'a>,
+    options: &NormalizeOptions,
+) -> Result<Event<'a>, Rejection> {
+    if crate::apigateway::looks_like_access_log(object) {
+        return crate::apigateway::normalize_access_log(text, object, origin, options);
     }
-    if crate::apigateway::looks_like_access_log(&object) {
-        return crate::apigateway::normalize_access_log(text, &object, origin, options);
-    }
-    normalize_object(text, &object, origin, options)
+    normalize_object(text, object, origin, options)
 }
 
 fn normalize_object<'a>(

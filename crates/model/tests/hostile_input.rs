@@ -1,0 +1,69 @@
+//! Records built by an attacker to crash or fool the normalizer: each test is
+//! named after the hardening defect it proves fixed.
+
+mod common;
+
+use common::normalize_line;
+use poolsight_model::Rejection;
+
+const RECORD: &str = r#"{"eventVersion":"1.08","eventTime":"2026-11-20T10:00:00Z","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventID":"inner-1","awsRegion":"us-east-1"}"#;
+
+fn envelope(inner: &str) -> String {
+    format!(
+        r#"{{"version":"0","detail-type":"AWS API Call via CloudTrail","source":"aws.s3","detail":{inner}}}"#
+    )
+}
+
+/// Runs `f` on a thread with a small stack: recursion proportional to the
+/// input's depth would overflow it and abort the test binary.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap()
+}
+
+#[test]
+fn unbounded_recursion_in_eventbridge_unwrapping() {
+    // One envelope (what EventBridge writes) is unwrapped.
+    let event = normalize_line(&envelope(RECORD)).expect("one envelope level normalizes");
+    assert_eq!(event.event_id.as_deref(), Some("inner-1"));
+    assert_eq!(event.source_format.as_deref(), Some("eventbridge"));
+
+    // Two levels are not something AWS writes.
+    assert_eq!(
+        normalize_line(&envelope(&envelope(RECORD))).unwrap_err(),
+        Rejection::NestedEnvelope
+    );
+
+    // A 250 KB line of nested envelopes: rejected, not a stack overflow.
+    let mut line = RECORD.to_string();
+    while line.len() < 250_000 {
+        line = envelope(&line);
+    }
+    let line_len = line.len();
+    let rejection = on_small_stack(move || normalize_line(&line).unwrap_err());
+    assert!(
+        matches!(
+            rejection,
+            Rejection::NestedEnvelope | Rejection::InvalidJson(_)
+        ),
+        "{line_len} bytes of envelopes: {rejection:?}"
+    );
+}
+
+#[test]
+fn deeply_nested_values_inside_a_record_are_kept_not_overflowed() {
+    let depth = 100_000;
+    let nested = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    let line = RECORD.replace(
+        r#""awsRegion""#,
+        &format!(r#""requestParameters":{{"key":{nested}}},"awsRegion""#),
+    );
+    let result = on_small_stack(move || normalize_line(&line).map(|e| e.event_id.is_some()));
+    // The record is kept (its parameters stored as text, too deep to read
+    // resources from); nothing recursed per level.
+    assert_eq!(result, Ok(true));
+}
