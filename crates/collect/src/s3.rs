@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aws::{self, call_with_retries};
 use crate::progress::SourceProgress;
-use crate::sink::Sink;
+use crate::sink::{Payload, Sink};
 use crate::{CollectError, SourceContext, SourceReport};
 
 /// Minutes of keys listed again before the last one (default).
@@ -225,33 +225,44 @@ pub async fn discover(
     Ok(prefixes)
 }
 
-/// Downloads one object; `None` when it vanished between listing and
-/// reading. Responses cut off mid-body are retried.
+/// Objects up to this size are downloaded into memory; larger ones are
+/// spooled to a temporary file (downloads run several at a time).
+const SPOOL_ABOVE_BYTES: i64 = 8 << 20;
+
+/// What downloading one object gave.
+enum Fetched {
+    Payload(Payload),
+    /// It vanished between listing and reading.
+    Vanished,
+    /// A permanent error (KMS `AccessDenied`, `InvalidObjectState` for an
+    /// archived object, …): retrying will not help, the source moves past it.
+    Unreadable(String),
+}
+
+/// Downloads one object. Transient errors and responses cut off mid-body
+/// are retried; permanent errors are returned as [`Fetched::Unreadable`].
 async fn download(
     context: &SourceContext,
     client: &Client,
     bucket: &str,
     key: &str,
-) -> Result<Option<Vec<u8>>, CollectError> {
+) -> Result<Fetched, CollectError> {
     let attempts = context.options.aws.max_attempts.max(1);
     let mut attempt = 0;
     loop {
         attempt += 1;
         let error = match client.get_object().bucket(bucket).key(key).send().await {
-            Ok(output) => match output.body.collect().await {
-                Ok(data) => return Ok(Some(data.into_bytes().to_vec())),
+            Ok(output) => match read_body(context, output).await {
+                Ok(payload) => return Ok(Fetched::Payload(payload)),
                 Err(error) => format!("reading the body: {error}"),
             },
             Err(error) => {
                 if error.as_service_error().is_some_and(|e| e.is_no_such_key()) {
                     tracing::warn!(bucket, key, "object vanished after listing; skipped");
-                    return Ok(None);
+                    return Ok(Fetched::Vanished);
                 }
                 if !aws::is_transient(&error) {
-                    return Err(CollectError::Aws {
-                        operation: format!("s3:GetObject s3://{bucket}/{key}"),
-                        message: aws::describe(&error),
-                    });
+                    return Ok(Fetched::Unreadable(aws::describe(&error)));
                 }
                 aws::describe(&error)
             }
@@ -265,6 +276,42 @@ async fn download(
         tracing::warn!(bucket, key, attempt, error = %error, "download failed; retrying");
         tokio::time::sleep(aws::backoff(attempt)).await;
     }
+}
+
+/// The body of a GetObject response, in memory or spooled to disk.
+async fn read_body(
+    context: &SourceContext,
+    mut output: aws_sdk_s3::operation::get_object::GetObjectOutput,
+) -> Result<Payload, String> {
+    if output.content_length().unwrap_or(0) <= SPOOL_ABOVE_BYTES {
+        return match output.body.collect().await {
+            Ok(data) => Ok(Payload::Memory(data.into_bytes().to_vec())),
+            Err(error) => Err(error.to_string()),
+        };
+    }
+    let dir = context.lake.state_dir().join("spool");
+    let spooled = tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&dir)?;
+        tempfile::Builder::new()
+            .prefix(".object-")
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("spool file: {e}"))?;
+    let (file, path) = spooled.into_parts();
+    let mut file = tokio::fs::File::from_std(file);
+    while let Some(chunk) = output.body.next().await {
+        let chunk = chunk.map_err(|e| e.to_string())?;
+        tokio::io::AsyncWriteExt::write_all(&mut file, &chunk)
+            .await
+            .map_err(|e| format!("spool file {}: {e}", path.display()))?;
+    }
+    tokio::io::AsyncWriteExt::flush(&mut file)
+        .await
+        .map_err(|e| format!("spool file {}: {e}", path.display()))?;
+    Ok(Payload::Spooled(path))
 }
 
 fn is_trail_file(key: &str) -> bool {
@@ -399,11 +446,33 @@ async fn collect_prefix(
         .buffered(context.options.concurrency.max(1));
         futures::pin_mut!(downloads);
         while let Some((key, bytes)) = downloads.next().await {
-            let Some(bytes) = bytes? else { continue };
-            SourceProgress::add(&context.progress.objects, 1);
-            SourceProgress::add(&context.progress.bytes, bytes.len() as u64);
             let uri = format!("s3://{}/{key}", source.bucket);
+            let payload = match bytes? {
+                Fetched::Payload(payload) => payload,
+                Fetched::Vanished => continue,
+                Fetched::Unreadable(reason) => {
+                    sink.object_failed(
+                        &uri,
+                        "unreadable_object",
+                        format!("s3:GetObject failed and retrying will not help: {reason}; the source moved past it (fix the cause, then collect it with --from/--to)"),
+                    )?;
+                    report.objects_failed += 1;
+                    state.collected(&key);
+                    continue;
+                }
+            };
+            SourceProgress::add(&context.progress.objects, 1);
             if trail.insight {
+                let bytes = match payload {
+                    Payload::Memory(bytes) => bytes,
+                    Payload::Spooled(path) => {
+                        std::fs::read(&path).map_err(|e| CollectError::Io {
+                            path: path.to_path_buf(),
+                            message: e.to_string(),
+                        })?
+                    }
+                };
+                SourceProgress::add(&context.progress.bytes, bytes.len() as u64);
                 match poolsight_lake::path_under(&context.lake.root().join("insights"), &key) {
                     Ok(path) => {
                         poolsight_lake::write_atomically(&path, &bytes).map_err(|e| {
@@ -424,7 +493,8 @@ async fn collect_prefix(
                     }
                 }
             } else {
-                sink.payload(bytes, uri).await?;
+                SourceProgress::add(&context.progress.bytes, payload.len());
+                sink.payload(payload, uri).await?;
             }
             state.collected(&key);
         }

@@ -16,6 +16,29 @@ use crate::CollectError;
 /// Worker ids name Parquet files; they are unique within a run.
 static NEXT_WORKER_ID: AtomicUsize = AtomicUsize::new(0);
 
+/// A downloaded object: in memory when small, spooled to a temporary file
+/// in the lake's `_state/spool/` when large, so that memory stays bounded
+/// whatever the object's size (the file is removed when ingested).
+#[derive(Debug)]
+pub enum Payload {
+    Memory(Vec<u8>),
+    Spooled(tempfile::TempPath),
+}
+
+impl Payload {
+    /// Its size in bytes, as stored.
+    pub fn len(&self) -> u64 {
+        match self {
+            Payload::Memory(bytes) => bytes.len() as u64,
+            Payload::Spooled(path) => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// A record owned, for the trip to a worker thread.
 #[derive(Debug, Clone)]
 pub struct OwnedRecord {
@@ -90,13 +113,16 @@ impl Sink {
     }
 
     /// Ingests one downloaded object (gzip or not, any shape `ingest` reads).
-    pub async fn payload(&mut self, bytes: Vec<u8>, uri: String) -> Result<(), CollectError> {
+    pub async fn payload(&mut self, payload: Payload, uri: String) -> Result<(), CollectError> {
         let worker = self.idle_worker().await?;
         let kind = self.kind;
         self.spawn(worker, move |worker| {
-            worker
-                .ingest_payload(&bytes, &PayloadSource { kind, uri: &uri })
-                .map(|_| ())
+            let source = PayloadSource { kind, uri: &uri };
+            match &payload {
+                Payload::Memory(bytes) => worker.ingest_payload(bytes, &source),
+                Payload::Spooled(path) => worker.ingest_file(path, &source),
+            }
+            .map(|_| ())
         });
         Ok(())
     }

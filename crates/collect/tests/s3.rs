@@ -318,3 +318,82 @@ async fn path_traversal_from_s3_keys_stays_under_insights() {
         );
     }
 }
+
+/// Hardening #6: an object that can never be read (here archived to
+/// GLACIER: `InvalidObjectState`) is quarantined with its key and reason,
+/// the source moves past it, and the files after it and in other prefixes
+/// are collected; the next run does not try it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_unreadable_s3_object_does_not_stall_the_source() {
+    let moto = MotoServer::start();
+    let client = s3_client(&moto.endpoint()).await;
+    let bucket = "archived-trail".to_string();
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let mut layout = Layout {
+        client: client.clone(),
+        bucket: bucket.clone(),
+        expected: Vec::new(),
+    };
+    let at = Utc.with_ymd_and_hms(2026, 11, 21, 3, 0, 0).unwrap();
+    let account = "111122223333";
+    layout
+        .deliver("AWSLogs/", account, "us-east-1", at, "A", 4)
+        .await;
+    let archived_key = format!(
+        "AWSLogs/{account}/CloudTrail/us-east-1/2026/11/21/{account}_CloudTrail_us-east-1_20261121T0305Z_B.json.gz"
+    );
+    client
+        .put_object()
+        .bucket(&bucket)
+        .key(&archived_key)
+        .storage_class(aws_sdk_s3::types::StorageClass::Glacier)
+        .body(ByteStream::from(trail_file(&[record(
+            "archived-1",
+            at,
+            account,
+            "us-east-1",
+        )])))
+        .send()
+        .await
+        .unwrap();
+    layout
+        .deliver(
+            "AWSLogs/",
+            account,
+            "us-east-1",
+            at + Duration::minutes(10),
+            "C",
+            4,
+        )
+        .await;
+    layout
+        .deliver("AWSLogs/", account, "eu-west-1", at, "D", 4)
+        .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let config = config(
+        &lake,
+        &moto.endpoint(),
+        &format!("[[source.s3]]\nbucket = \"{bucket}\"\n"),
+    );
+    let (reports, summary) = collect(&config, Window::default()).await;
+    assert_eq!(reports[0].objects_failed, 1, "{:?}", reports[0]);
+    assert_eq!(summary.files_failed, 1, "{summary:?}");
+    assert_exactly_once(&lake, &layout.expected);
+    let rows: Vec<_> = quarantine_rows(&lake)
+        .into_iter()
+        .filter(|(kind, _, _)| kind == "unreadable_object")
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].1, format!("s3://{bucket}/{archived_key}"));
+    assert!(rows[0].2.contains("InvalidObjectState"), "{}", rows[0].2);
+
+    let (reports, _) = collect(&config, Window::default()).await;
+    assert_eq!(
+        (reports[0].objects, reports[0].objects_failed),
+        (0, 0),
+        "the archived object is not tried again: {:?}",
+        reports[0]
+    );
+}

@@ -10,15 +10,15 @@
 //!   CloudWatch Logs exports (`2024-01-01T00:00:00.000Z {…}`);
 //! - a single record, or a JSON array of records.
 //!
-//! A syntax error inside a document stops that document at the error (the
-//! records before it are kept and the error is reported with its line and
-//! column); in JSON Lines a bad line is reported and the next line goes on.
-
-use std::fmt;
+//! Documents are split as a stream by [`crate::split`] (bounded memory
+//! whatever their size). A syntax error between a document's records stops
+//! that document at the error (the records before it are kept and the error
+//! is reported with its line and column); a bad record is reported and the
+//! next one goes on; in JSON Lines a bad line is reported and the next line
+//! goes on.
 
 use poolsight_model::json::{CowStr, RawObject};
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde_json::value::RawValue;
+use serde::de::IgnoredAny;
 
 /// Where in a payload something is.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,50 +67,27 @@ pub enum PayloadKind {
     Unknown,
 }
 
-/// Decodes `text`, calling `emit` for every record and problem, and returns
-/// what the payload was.
-pub fn decode<F>(text: &str, mut emit: F) -> PayloadKind
+/// Decodes `text` (a whole payload in memory), calling `emit` for every
+/// record and problem, and returns what the payload was. Records of a
+/// document longer than `max_record_bytes` are reported `too_large`.
+pub fn decode<F>(text: &str, max_record_bytes: usize, mut emit: F) -> PayloadKind
 where
     F: FnMut(Decoded<'_>),
 {
-    let trimmed = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
-    if trimmed.is_empty() {
+    if text.trim().trim_start_matches('\u{feff}').trim().is_empty() {
         return PayloadKind::Empty;
     }
-    let body = trimmed.trim_end();
-    if starts_json_lines(body) {
+    if starts_json_lines(text) {
         decode_json_lines(text, LineCursor::default(), &mut emit);
         return PayloadKind::JsonLines;
     }
-    match body.as_bytes()[0] {
-        b'{' => decode_object_document(text, &mut emit),
-        b'[' => {
-            let mut elements = Vec::new();
-            let result = (ArraySeed { out: &mut elements })
-                .deserialize(&mut serde_json::Deserializer::from_str(text));
-            let mut positions = Positions::new(text);
-            for (index, element) in elements.iter().enumerate() {
-                emit(Decoded::Record {
-                    text: element.get(),
-                    position: positions.of(element.get(), format!("[{index}]")),
-                    format: "record_array",
-                });
-            }
-            if let Err(error) = result {
-                emit_syntax_error(text, &error, elements.len(), &mut emit);
-            }
-            PayloadKind::RecordArray
-        }
-        _ => {
-            emit(Decoded::Problem(Problem {
-                kind: "unknown_file_shape",
-                reason: "not JSON: the content starts with neither `{` nor `[` (expected a CloudTrail file, JSON Lines, or AWS CLI output)".into(),
-                position: Position { label: "byte 0".into(), line: Some(1), byte_offset: Some(0) },
-                raw: Some(head(body, 512).to_string()),
-            }));
-            PayloadKind::Unknown
-        }
-    }
+    crate::split::split_document(
+        text.as_bytes().to_vec(),
+        std::io::empty(),
+        max_record_bytes,
+        &mut emit,
+    )
+    .kind
 }
 
 /// `2024-01-01T00:00:00.000Z {…}` (CloudWatch Logs export) → `{…}`.
@@ -126,25 +103,44 @@ fn strip_line_prefix(line: &str) -> &str {
     }
 }
 
-/// Whether a payload that begins with `head` is JSON Lines: its first line
-/// is a complete JSON object on its own (optionally after a CloudWatch Logs
-/// export timestamp) and either more lines follow or the line has a prefix.
+/// Lines of the head looked at to tell JSON Lines from a document.
+const PROBE_LINES: usize = 16;
+/// Bytes of the head looked at.
+const PROBE_BYTES: usize = 1 << 20;
+
+/// Whether a payload that begins with `head` is JSON Lines, judged on its
+/// first lines (up to 16) rather than the first alone, so that one bad
+/// line at the top does not turn a file of good lines into one bad document:
+/// - the first line is a complete JSON object (optionally after a
+///   CloudWatch Logs export timestamp) and more lines follow, or it has a
+///   prefix; or
+/// - the first line is not (damaged, cut, not JSON) and most of the next
+///   lines are complete objects. A document's own lines are not (`{`,
+///   `"Records": [`, elements ending in `,`), save at most its last element.
 pub fn starts_json_lines(head: &str) -> bool {
     let head = head.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
-    match head.split_once('\n') {
-        Some((first_line, rest)) => {
-            let first_json = strip_line_prefix(first_line.trim());
-            !rest.trim().is_empty()
-                && first_json.starts_with('{')
-                && serde_json::from_str::<IgnoredAny>(first_json).is_ok()
-        }
-        None => {
-            let line = head.trim_end();
-            !line.starts_with('{')
-                && !line.starts_with('[')
-                && strip_line_prefix(line).starts_with('{')
-        }
+    let head = &head[..floor_char_boundary(head, head.len().min(PROBE_BYTES))];
+    let lines: Vec<&str> = head
+        .split('\n')
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .take(PROBE_LINES)
+        .collect();
+    let Some((first, rest)) = lines.split_first() else {
+        return false;
+    };
+    let is_object = |line: &str| {
+        let json = strip_line_prefix(line);
+        json.starts_with('{') && serde_json::from_str::<IgnoredAny>(json).is_ok()
+    };
+    if is_object(first) {
+        return !rest.is_empty() || !first.starts_with('{');
     }
+    if first.starts_with('[') {
+        return false;
+    }
+    let objects = rest.iter().filter(|line| is_object(line)).count();
+    objects >= 1 && objects * 2 > rest.len()
 }
 
 /// Where a chunk of JSON Lines starts in its payload.
@@ -207,181 +203,106 @@ pub fn decode_json_lines<F: FnMut(Decoded<'_>)>(text: &str, cursor: LineCursor, 
     }
 }
 
-/// A top-level object: a container (`Records`, `events`, `Events`), a
-/// digest file, or one record.
-fn decode_object_document<F: FnMut(Decoded<'_>)>(text: &str, emit: &mut F) -> PayloadKind {
-    let mut elements: Vec<&RawValue> = Vec::new();
-    let mut container: Option<&'static str> = None;
-    let mut keys: Vec<String> = Vec::new();
-    let result = (TopSeed {
-        elements: &mut elements,
-        container: &mut container,
-        keys: &mut keys,
-    })
-    .deserialize(&mut serde_json::Deserializer::from_str(text));
-
-    let kind = match container {
-        Some("Records") => {
-            let mut positions = Positions::new(text);
-            for (index, element) in elements.iter().enumerate() {
-                emit(Decoded::Record {
-                    text: element.get(),
-                    position: positions.of(element.get(), format!("Records[{index}]")),
-                    format: "records_file",
-                });
-            }
-            PayloadKind::RecordsFile
-        }
-        Some(name @ ("events" | "Events")) => {
-            let (field, format, kind) = if name == "events" {
-                ("message", "filter_log_events", PayloadKind::FilterLogEvents)
-            } else {
-                (
-                    "CloudTrailEvent",
-                    "lookup_events",
-                    PayloadKind::LookupEvents,
-                )
-            };
-            let mut positions = Positions::new(text);
-            for (index, element) in elements.iter().enumerate() {
-                let position = positions.of(element.get(), format!("{name}[{index}]"));
-                match RawObject::parse(element.get())
-                    .ok()
-                    .and_then(|o| o.get(field))
-                {
-                    Some(inner) => match serde_json::from_str::<CowStr>(inner.get()) {
-                        Ok(CowStr(record)) => emit(Decoded::Record {
-                            text: &record,
-                            position,
-                            format,
-                        }),
-                        Err(_) => emit(Decoded::Problem(Problem {
-                            kind: "not_an_object",
-                            reason: format!(
-                                "`{field}` is a JSON {}, expected a string holding a record",
-                                poolsight_model::json::json_type_name(inner)
-                            ),
-                            position,
-                            raw: Some(element.get().to_string()),
-                        })),
-                    },
-                    None => emit(Decoded::Problem(Problem {
-                        kind: "unknown_shape",
-                        reason: format!("element of `{name}` has no `{field}` string"),
-                        position,
-                        raw: Some(element.get().to_string()),
-                    })),
-                }
-            }
-            kind
-        }
-        _ => {
-            if result.is_ok()
-                && keys
-                    .iter()
-                    .any(|k| k == "digestStartTime" || k == "digestPublicKeyFingerprint")
-            {
-                return PayloadKind::Digest;
-            }
-            if result.is_ok() {
-                emit(Decoded::Record {
-                    text: text.trim(),
-                    position: Position {
-                        label: "document".into(),
-                        line: Some(1),
-                        byte_offset: Some(0),
-                    },
-                    format: "single_record",
-                });
-                return PayloadKind::SingleRecord;
-            }
-            PayloadKind::Unknown
-        }
-    };
-    if let Err(error) = result {
-        emit_syntax_error(text, &error, elements.len(), emit);
-    }
-    kind
+/// What holds the records of a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    /// `{"Records":[…]}`: CloudTrail records.
+    Records,
+    /// `{"events":[{"message":"…"}]}`: `aws logs filter-log-events`.
+    FilterLogEvents,
+    /// `{"Events":[{"CloudTrailEvent":"…"}]}`: `aws cloudtrail lookup-events`.
+    LookupEvents,
+    /// `[…]`: an array of records.
+    TopArray,
+    /// The document is one record.
+    Single,
 }
 
-/// Positions of elements of one document, taken in document order: lines
-/// are counted incrementally, so a document costs one pass, not one per element.
-struct Positions<'t> {
-    text: &'t str,
-    scanned: usize,
-    line: i64,
-}
-
-impl<'t> Positions<'t> {
-    fn new(text: &'t str) -> Self {
-        Self {
-            text,
-            scanned: 0,
-            line: 1,
+impl Container {
+    pub fn kind(self) -> PayloadKind {
+        match self {
+            Container::Records => PayloadKind::RecordsFile,
+            Container::FilterLogEvents => PayloadKind::FilterLogEvents,
+            Container::LookupEvents => PayloadKind::LookupEvents,
+            Container::TopArray => PayloadKind::RecordArray,
+            Container::Single => PayloadKind::SingleRecord,
         }
     }
 
-    /// Position of `element`, a slice of the text at or after the previous one.
-    fn of(&mut self, element: &str, label: String) -> Position {
-        let offset = (element.as_ptr() as usize)
-            .saturating_sub(self.text.as_ptr() as usize)
-            .min(self.text.len());
-        if offset >= self.scanned {
-            self.line += self.text.as_bytes()[self.scanned..offset]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as i64;
-            self.scanned = offset;
-        }
-        Position {
-            label,
-            line: Some(self.line),
-            byte_offset: Some(offset as i64),
+    /// The position label of element `index`: `Records[3]`, `events[0]`, `[2]`.
+    pub fn label(self, index: usize) -> String {
+        match self {
+            Container::Records => format!("Records[{index}]"),
+            Container::FilterLogEvents => format!("events[{index}]"),
+            Container::LookupEvents => format!("Events[{index}]"),
+            Container::TopArray => format!("[{index}]"),
+            Container::Single => "document".into(),
         }
     }
 }
 
-fn emit_syntax_error<F: FnMut(Decoded<'_>)>(
+/// Hands one element of `container` over: the record itself, or the record
+/// held in its `message` / `CloudTrailEvent` string.
+pub fn emit_element<F: FnMut(Decoded<'_>)>(
+    container: Container,
     text: &str,
-    error: &serde_json::Error,
-    kept: usize,
+    position: Position,
     emit: &mut F,
 ) {
-    let line = error.line();
-    let column = error.column();
-    let offset = byte_offset_of(text, line, column);
-    let truncated = error.is_eof();
-    emit(Decoded::Problem(Problem {
-        kind: if truncated { "truncated" } else { "invalid_json" },
-        reason: format!(
-            "{} at line {line} column {column}: {error}; the {kept} record(s) before it were kept, the rest of the document could not be read",
-            if truncated { "document ends early" } else { "invalid JSON" }
-        ),
-        position: Position {
-            label: format!("line {line} column {column}"),
-            line: Some(line as i64),
-            byte_offset: offset.map(|o| o as i64),
-        },
-        raw: offset.map(|o| {
-            let start = floor_char_boundary(text, o.saturating_sub(256));
-            let end = floor_char_boundary(text, (o + 256).min(text.len()));
-            text[start..end].to_string()
-        }),
-    }));
-}
-
-fn byte_offset_of(text: &str, line: usize, column: usize) -> Option<usize> {
-    if line == 0 {
-        return None;
-    }
-    let mut offset = 0usize;
-    for (index, part) in text.split('\n').enumerate() {
-        if index + 1 == line {
-            return Some((offset + column.saturating_sub(1)).min(text.len()));
+    let (field, format) = match container {
+        Container::Records => {
+            return emit(Decoded::Record {
+                text,
+                position,
+                format: "records_file",
+            })
         }
-        offset += part.len() + 1;
+        Container::TopArray => {
+            return emit(Decoded::Record {
+                text,
+                position,
+                format: "record_array",
+            })
+        }
+        Container::Single => {
+            return emit(Decoded::Record {
+                text: text.trim(),
+                position,
+                format: "single_record",
+            })
+        }
+        Container::FilterLogEvents => ("message", "filter_log_events"),
+        Container::LookupEvents => ("CloudTrailEvent", "lookup_events"),
+    };
+    let name = if container == Container::FilterLogEvents {
+        "events"
+    } else {
+        "Events"
+    };
+    match RawObject::parse(text).ok().and_then(|o| o.get(field)) {
+        Some(inner) => match serde_json::from_str::<CowStr>(inner.get()) {
+            Ok(CowStr(record)) => emit(Decoded::Record {
+                text: &record,
+                position,
+                format,
+            }),
+            Err(_) => emit(Decoded::Problem(Problem {
+                kind: "not_an_object",
+                reason: format!(
+                    "`{field}` is a JSON {}, expected a string holding a record",
+                    poolsight_model::json::json_type_name(inner)
+                ),
+                position,
+                raw: Some(text.to_string()),
+            })),
+        },
+        None => emit(Decoded::Problem(Problem {
+            kind: "unknown_shape",
+            reason: format!("element of `{name}` has no `{field}` string"),
+            position,
+            raw: Some(text.to_string()),
+        })),
     }
-    Some(text.len())
 }
 
 fn floor_char_boundary(text: &str, mut index: usize) -> usize {
@@ -391,78 +312,6 @@ fn floor_char_boundary(text: &str, mut index: usize) -> usize {
     index
 }
 
-fn head(text: &str, bytes: usize) -> &str {
-    &text[..floor_char_boundary(text, bytes.min(text.len()))]
-}
-
-struct TopSeed<'s, 'de> {
-    elements: &'s mut Vec<&'de RawValue>,
-    container: &'s mut Option<&'static str>,
-    keys: &'s mut Vec<String>,
-}
-
-impl<'de> DeserializeSeed<'de> for TopSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for TopSeed<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object")
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
-            let container: Option<&'static str> = match key.as_ref() {
-                "Records" => Some("Records"),
-                "events" => Some("events"),
-                "Events" => Some("Events"),
-                _ => None,
-            };
-            match container {
-                Some(name) if self.container.is_none() => {
-                    *self.container = Some(name);
-                    map.next_value_seed(ArraySeed { out: self.elements })?;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
-            self.keys.push(key.into_owned());
-        }
-        Ok(())
-    }
-}
-
-struct ArraySeed<'s, 'de> {
-    out: &'s mut Vec<&'de RawValue>,
-}
-
-impl<'de> DeserializeSeed<'de> for ArraySeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ArraySeed<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of records")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(element) = seq.next_element::<&'de RawValue>()? {
-            self.out.push(element);
-        }
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,7 +319,7 @@ mod tests {
     fn collect(text: &str) -> (PayloadKind, Vec<(String, String)>, Vec<Problem>) {
         let mut records = Vec::new();
         let mut problems = Vec::new();
-        let kind = decode(text, |item| match item {
+        let kind = decode(text, usize::MAX, |item| match item {
             Decoded::Record { text, position, .. } => {
                 records.push((position.label, text.to_string()))
             }

@@ -3,12 +3,14 @@
 //!
 //! - [`decode`]: the shapes a payload comes in (trail files, JSON Lines,
 //!   EventBridge envelopes, AWS CLI outputs);
+//! - [`split`]: a document split into records as a stream, in bounded memory;
 //! - [`pipeline`]: the shared run state and per-thread workers;
 //! - [`local`]: the local-files source behind `poolsight ingest`.
 
 pub mod decode;
 pub mod local;
 pub mod pipeline;
+pub mod split;
 
 pub use local::{discover, ingest_paths};
 pub use pipeline::{

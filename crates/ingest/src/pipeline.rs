@@ -22,9 +22,9 @@ use poolsight_model::normalize::key_hash;
 use poolsight_model::{normalize, NormalizeOptions, Origin, Rejection};
 
 use crate::decode::{
-    decode, decode_json_lines, starts_json_lines, Decoded, LineCursor, PayloadKind, Position,
-    Problem,
+    decode_json_lines, starts_json_lines, Decoded, LineCursor, PayloadKind, Position, Problem,
 };
+use crate::split::split_document;
 
 /// The first bytes of a gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -64,6 +64,41 @@ pub struct IngestOptions {
     pub workers: usize,
     pub writer: WriterOptions,
     pub max_record_bytes: usize,
+    /// A gzip payload is read up to this many inflated bytes; the rest is
+    /// reported `too_large` (a gzip bomb costs bounded time and no memory).
+    pub max_inflated_bytes: u64,
+}
+
+/// The default of [`IngestOptions::max_inflated_bytes`]: 1 GiB. A trail
+/// file covers about five minutes of one region; the largest seen inflate
+/// to a few hundred MB.
+pub const DEFAULT_MAX_INFLATED_BYTES: u64 = 1 << 30;
+
+/// A reader that fails with [`std::io::ErrorKind::FileTooLarge`] past a
+/// number of bytes.
+struct InflateCap<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R: Read> Read for InflateCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            // One more byte tells a payload of exactly the cap from a larger one.
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::new(
+                    std::io::ErrorKind::FileTooLarge,
+                    "inflated size above ingest.max_inflated_bytes",
+                )),
+            };
+        }
+        let want = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        let read = self.inner.read(&mut buf[..want])?;
+        self.left -= read as u64;
+        Ok(read)
+    }
 }
 
 impl Default for IngestOptions {
@@ -74,6 +109,7 @@ impl Default for IngestOptions {
                 .unwrap_or(2),
             writer: WriterOptions::default(),
             max_record_bytes: poolsight_model::normalize::DEFAULT_MAX_RECORD_BYTES,
+            max_inflated_bytes: DEFAULT_MAX_INFLATED_BYTES,
         }
     }
 }
@@ -375,41 +411,33 @@ impl Worker {
 
     fn ingest_stream(
         &mut self,
-        mut reader: impl Read,
+        reader: impl Read,
         compressed: bool,
         source: &PayloadSource<'_>,
     ) -> Result<PayloadKind, IngestError> {
+        let mut reader = InflateCap {
+            inner: reader,
+            left: if compressed {
+                self.pipeline.options.max_inflated_bytes
+            } else {
+                u64::MAX
+            },
+        };
         let mut buffer: Vec<u8> = Vec::with_capacity(CHUNK_BYTES + (CHUNK_BYTES >> 2));
         let mut eof = self.fill(&mut reader, &mut buffer, CHUNK_BYTES, 0, compressed, source)?;
-        if eof {
-            // The whole payload is here: `decode` tells its shape itself.
-            return self.decode_chunk(&buffer, None, source);
+        let probe = String::from_utf8_lossy(&buffer[..buffer.len().min(1 << 20)]);
+        if probe
+            .trim()
+            .trim_start_matches('\u{feff}')
+            .trim()
+            .is_empty()
+            && eof
+        {
+            tracing::debug!(file = source.uri, "empty file");
+            return Ok(PayloadKind::Empty);
         }
-        let json_lines = {
-            // The first line, plus a byte or two to see whether more follow.
-            let probe_end = memchr_newline(&buffer)
-                .map(|i| (i + 3).min(buffer.len()))
-                .unwrap_or(buffer.len().min(4096));
-            let probe = &buffer[..probe_end];
-            match std::str::from_utf8(probe) {
-                Ok(text) => starts_json_lines(text),
-                Err(_) => starts_json_lines(&String::from_utf8_lossy(probe)),
-            }
-        };
-        if !json_lines {
-            // A document: it is parsed whole (trail files are at most tens of MB).
-            if !eof {
-                let before = buffer.len();
-                self.fill(
-                    &mut reader,
-                    &mut buffer,
-                    usize::MAX,
-                    before as u64,
-                    compressed,
-                    source,
-                )?;
-            }
-            return self.decode_chunk(&buffer, None, source);
+        if !starts_json_lines(&probe) {
+            return self.split_document(buffer, reader, eof, compressed, source);
         }
         let mut cursor = LineCursor::default();
         loop {
@@ -419,7 +447,7 @@ impl Worker {
                 memrchr_newline(&buffer).map(|i| i + 1).unwrap_or(0)
             };
             if cut > 0 {
-                self.decode_chunk(&buffer[..cut], Some(cursor), source)?;
+                self.decode_lines(&buffer[..cut], cursor, source)?;
                 cursor.lines_before += buffer[..cut].iter().filter(|&&b| b == b'\n').count() as u64;
                 cursor.bytes_before += cut as u64;
                 buffer.drain(..cut);
@@ -461,6 +489,65 @@ impl Worker {
         }
     }
 
+    /// A document (`{"Records":[…]}`, CLI output, an array, one record),
+    /// split as a stream: `first` is what was read already, `reader` the rest.
+    fn split_document(
+        &mut self,
+        first: Vec<u8>,
+        reader: impl Read,
+        eof: bool,
+        compressed: bool,
+        source: &PayloadSource<'_>,
+    ) -> Result<PayloadKind, IngestError> {
+        let pipeline = Arc::clone(&self.pipeline);
+        let mut failure: Option<IngestError> = None;
+        let mut handle = |item: Decoded<'_>| {
+            if failure.is_some() {
+                return;
+            }
+            let result = match item {
+                Decoded::Record {
+                    text: record,
+                    position,
+                    format,
+                } => self.ingest_record(record, position, format, source),
+                Decoded::Problem(problem) => self.quarantine_problem(source, problem),
+            };
+            if let Err(error) = result {
+                failure = Some(error);
+            }
+        };
+        let rest: Box<dyn Read + '_> = if eof {
+            Box::new(std::io::empty())
+        } else {
+            Box::new(reader)
+        };
+        let end = split_document(first, rest, pipeline.options.max_record_bytes, &mut handle);
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        if let Some(error) = end.error {
+            // Where the stream stopped is not known to the byte here; the
+            // quarantine says how many records came before it.
+            self.stream_failed(&error, None, end.elements, compressed, source)?;
+        }
+        match end.kind {
+            PayloadKind::Digest => {
+                pipeline.counters.files.fetch_sub(1, Ordering::Relaxed);
+                pipeline.skip_file(source.uri, "CloudTrail digest file");
+            }
+            PayloadKind::Unknown => {
+                pipeline
+                    .counters
+                    .files_failed
+                    .fetch_add(1, Ordering::Relaxed);
+            }
+            PayloadKind::Empty => tracing::debug!(file = source.uri, "empty file"),
+            _ => {}
+        }
+        Ok(end.kind)
+    }
+
     /// Reads until `buffer` holds `target` bytes or the stream ends. A damaged
     /// gzip stream is quarantined and treated as the end. Returns `true` at the end.
     fn fill(
@@ -478,20 +565,56 @@ impl Worker {
             Ok(read) => Ok(read < want),
             Err(error) => {
                 let at = offset_of_buffer + buffer.len() as u64;
-                self.pipeline.quarantine.add(QuarantineEntry {
-                    reason_kind: if compressed { "truncated_gzip" } else { "unreadable_file" }.into(),
-                    reason: format!(
-                        "the {} is damaged or cut short ({error}); the {at} bytes before it were read, records cut by it are quarantined separately",
-                        if compressed { "gzip stream" } else { "file" }
-                    ),
-                    source_uri: source.uri.into(),
-                    position: format!("byte {at} (inflated)"),
-                    byte_offset: Some(at as i64),
-                    ..Default::default()
-                })?;
+                self.stream_failed(&error, Some(at), 0, compressed, source)?;
                 Ok(true)
             }
         }
+    }
+
+    /// Quarantines why a payload's stream stopped: the inflate cap, or a
+    /// damaged gzip stream / unreadable file.
+    fn stream_failed(
+        &self,
+        error: &std::io::Error,
+        at: Option<u64>,
+        records_before: usize,
+        compressed: bool,
+        source: &PayloadSource<'_>,
+    ) -> Result<(), IngestError> {
+        let position = at.map_or_else(|| "file".to_string(), |at| format!("byte {at} (inflated)"));
+        let entry = if error.kind() == std::io::ErrorKind::FileTooLarge {
+            self.pipeline
+                .counters
+                .files_failed
+                .fetch_add(1, Ordering::Relaxed);
+            QuarantineEntry {
+                reason_kind: "too_large".into(),
+                reason: format!(
+                    "the object inflates to more than {} bytes (ingest.max_inflated_bytes): only its first {} bytes were read{}; raise the limit and ingest it again to read the rest",
+                    self.pipeline.options.max_inflated_bytes,
+                    self.pipeline.options.max_inflated_bytes,
+                    if records_before > 0 { format!(" ({records_before} records in them)") } else { String::new() }
+                ),
+                source_uri: source.uri.into(),
+                position,
+                byte_offset: at.map(|at| at as i64),
+                ..Default::default()
+            }
+        } else {
+            QuarantineEntry {
+                reason_kind: if compressed { "truncated_gzip" } else { "unreadable_file" }.into(),
+                reason: format!(
+                    "the {} is damaged or cut short ({error}); what came before it was read, records cut by it are quarantined separately",
+                    if compressed { "gzip stream" } else { "file" }
+                ),
+                source_uri: source.uri.into(),
+                position,
+                byte_offset: at.map(|at| at as i64),
+                ..Default::default()
+            }
+        };
+        self.pipeline.quarantine.add(entry)?;
+        Ok(())
     }
 
     /// Drops the rest of an over-long line (the buffer and the stream up to
@@ -515,32 +638,18 @@ impl Worker {
         }
     }
 
-    /// Decodes one whole payload (`lines: None`) or one chunk of JSON Lines.
-    fn decode_chunk(
+    /// Decodes one chunk of JSON Lines (whole lines).
+    fn decode_lines(
         &mut self,
         content: &[u8],
-        lines: Option<LineCursor>,
+        cursor: LineCursor,
         source: &PayloadSource<'_>,
-    ) -> Result<PayloadKind, IngestError> {
+    ) -> Result<(), IngestError> {
         let pipeline = Arc::clone(&self.pipeline);
-        let (text, invalid_utf8_at) = match std::str::from_utf8(content) {
-            Ok(text) => (std::borrow::Cow::Borrowed(text), None),
-            Err(error) => (String::from_utf8_lossy(content), Some(error.valid_up_to())),
+        let (text, invalid_utf8) = match std::str::from_utf8(content) {
+            Ok(text) => (std::borrow::Cow::Borrowed(text), false),
+            Err(_) => (String::from_utf8_lossy(content), true),
         };
-        if let Some(offset) = invalid_utf8_at {
-            let offset = offset as u64 + lines.map(|c| c.bytes_before).unwrap_or(0);
-            pipeline.quarantine.add(QuarantineEntry {
-                reason_kind: "invalid_utf8".into(),
-                reason: format!(
-                    "the content is not valid UTF-8 (first bad byte at offset {offset}); records containing invalid bytes are quarantined, the others are kept"
-                ),
-                source_uri: source.uri.into(),
-                position: format!("byte {offset}"),
-                byte_offset: Some(offset as i64),
-                ..Default::default()
-            })?;
-        }
-
         let mut failure: Option<IngestError> = None;
         let mut handle = |item: Decoded<'_>| {
             if failure.is_some() {
@@ -552,7 +661,7 @@ impl Worker {
                     position,
                     format,
                 } => {
-                    if invalid_utf8_at.is_some() && record.contains('\u{fffd}') {
+                    if invalid_utf8 && record.contains('\u{fffd}') {
                         pipeline.counters.records.fetch_add(1, Ordering::Relaxed);
                         self.counts.records += 1;
                         self.quarantine(
@@ -572,31 +681,11 @@ impl Worker {
                 failure = Some(error);
             }
         };
-        let kind = match lines {
-            Some(cursor) => {
-                decode_json_lines(&text, cursor, &mut handle);
-                PayloadKind::JsonLines
-            }
-            None => decode(&text, &mut handle),
-        };
-        if let Some(error) = failure {
-            return Err(error);
+        decode_json_lines(&text, cursor, &mut handle);
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(()),
         }
-        match kind {
-            PayloadKind::Digest => {
-                pipeline.counters.files.fetch_sub(1, Ordering::Relaxed);
-                pipeline.skip_file(source.uri, "CloudTrail digest file");
-            }
-            PayloadKind::Unknown => {
-                pipeline
-                    .counters
-                    .files_failed
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-            PayloadKind::Empty => tracing::debug!(file = source.uri, "empty file"),
-            _ => {}
-        }
-        Ok(kind)
     }
 
     fn ingest_record(

@@ -473,3 +473,102 @@ fn json_lines_larger_than_a_chunk_stream_with_exact_line_numbers() {
     assert_eq!(giant.line, Some(12_001));
     assert_eq!(summary.quarantined, 2);
 }
+
+/// Hardening #8: the shape is judged on several lines, so a JSON Lines file
+/// whose first line is damaged keeps every good line after it, and the bad
+/// line is quarantined on its own.
+#[test]
+fn a_json_lines_file_with_a_bad_first_line_is_not_lost_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("{\"eventID\":\"cut-short\",\"eventTime\":\"2024-03\n");
+    for n in 0..5 {
+        text.push_str(
+            &record(&format!("after-{n}"), "2024-03-01T10:00:00Z", "GetObject").to_string(),
+        );
+        text.push('\n');
+    }
+    let file = write(&dir.path().join("in/export.jsonl"), text.as_bytes());
+    // The same with a first line that is not JSON at all.
+    let other = write(
+        &dir.path().join("in/noisy.jsonl"),
+        format!(
+            "# exported by a script\n{}\n{}\n",
+            record("noisy-1", "2024-03-01T10:00:00Z", "GetObject"),
+            record("noisy-2", "2024-03-01T10:00:00Z", "GetObject")
+        )
+        .as_bytes(),
+    );
+    let lake = dir.path().join("lake");
+    let summary = ingest(&[file, other], &lake);
+    assert_eq!(summary.written, 7, "{summary:?}");
+    let quarantine = quarantine_rows(&lake);
+    assert_eq!(quarantine.len(), 2, "{quarantine:#?}");
+    for entry in &quarantine {
+        assert_eq!(
+            (entry.kind.as_str(), entry.line),
+            ("invalid_json", Some(1)),
+            "{entry:?}"
+        );
+    }
+}
+
+/// Hardening #2, in process: a document far larger than memory would allow
+/// if read whole (here 64 MiB of whitespace between records, and one record
+/// of 12 MiB) is split as a stream; records around the junk are kept.
+#[test]
+fn whole_document_reads_are_streamed_element_by_element() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::from("{\"Records\":[");
+    text.push_str(&record("before", "2024-03-01T10:00:00Z", "GetObject").to_string());
+    text.push(',');
+    text.push_str(&" ".repeat(64 << 20));
+    let mut huge = record("huge", "2024-03-01T10:00:00Z", "PutObject");
+    huge["requestParameters"]["padding"] = json!("x".repeat(12 << 20));
+    text.push_str(&huge.to_string());
+    text.push(',');
+    text.push_str(&record("after", "2024-03-01T10:00:00Z", "GetObject").to_string());
+    text.push_str("]}");
+    let file = write(&dir.path().join("in/big.json.gz"), &gzip(text.as_bytes()));
+    let lake = dir.path().join("lake");
+    let summary = ingest(&[file], &lake);
+    let keys: BTreeSet<String> = lake_rows(&lake).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from(["before".to_string(), "after".to_string()])
+    );
+    let quarantine = quarantine_rows(&lake);
+    assert_eq!(quarantine.len(), 1, "{quarantine:#?}");
+    assert_eq!(quarantine[0].kind, "too_large");
+    assert_eq!(quarantine[0].position, "Records[1]");
+    assert_eq!(summary.quarantined, 1);
+
+    // Past ingest.max_inflated_bytes the object is cut and reported; what
+    // came before the cap is kept.
+    let capped_lake = dir.path().join("capped");
+    let summary = ingest_paths(
+        &[dir.path().join("in/big.json.gz")],
+        &capped_lake,
+        IngestOptions {
+            workers: 1,
+            max_inflated_bytes: 32 << 20,
+            ..Default::default()
+        },
+        &|_, _| {},
+    )
+    .unwrap();
+    let keys: BTreeSet<String> = lake_rows(&capped_lake)
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(keys, BTreeSet::from(["before".to_string()]));
+    let quarantine = quarantine_rows(&capped_lake);
+    assert_eq!(quarantine.len(), 1, "{quarantine:#?}");
+    assert_eq!(quarantine[0].kind, "too_large");
+    assert!(
+        quarantine[0].reason.contains("max_inflated_bytes"),
+        "{}",
+        quarantine[0].reason
+    );
+    assert!(quarantine[0].source.ends_with("big.json.gz"));
+    assert_eq!(summary.files_failed, 1);
+}

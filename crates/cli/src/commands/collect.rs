@@ -112,6 +112,7 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
             duplicates = report.duplicates,
             quarantined = report.quarantined,
             already_collected = report.already_collected,
+            objects_failed = report.objects_failed,
             requests = report.requests,
             seconds = report.seconds,
             error = report.error.as_deref().unwrap_or(""),
@@ -138,6 +139,7 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
         }
     }
     let failed = reports.iter().filter(|r| r.status != "ok").count();
+    let objects_failed: u64 = reports.iter().map(|r| r.objects_failed).sum();
     drop(pipeline);
     if command == "run" {
         let detect_args = crate::cli::DetectArgs::all(lake.clone());
@@ -182,15 +184,22 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
         );
         return Ok(EXIT_PARTIAL);
     }
+    if objects_failed > 0 {
+        eprintln!(
+            "error: {objects_failed} objects could not be read and were passed over (their keys and reasons are in the quarantine: reason_kind 'unreadable_object' or 'unsafe_key'); fix the cause, then collect them with --from/--to"
+        );
+        return Ok(EXIT_PARTIAL);
+    }
     Ok(0)
 }
 
 fn print_summary(reports: &[SourceReport], seconds: f64) {
     println!(
-        "{:<44} {:>6} {:>9} {:>9} {:>9} {:>7} {:>9} {:>8} {:>8}",
+        "{:<44} {:>6} {:>9} {:>7} {:>9} {:>9} {:>7} {:>9} {:>8} {:>8}",
         "source",
         "status",
         "objects",
+        "failed",
         "records",
         "written",
         "dups",
@@ -200,10 +209,11 @@ fn print_summary(reports: &[SourceReport], seconds: f64) {
     );
     for r in reports {
         println!(
-            "{:<44} {:>6} {:>9} {:>9} {:>9} {:>7} {:>9} {:>8} {:>8.2}",
+            "{:<44} {:>6} {:>9} {:>7} {:>9} {:>9} {:>7} {:>9} {:>8} {:>8.2}",
             truncate(&r.name, 44),
             r.status,
             r.objects,
+            r.objects_failed,
             r.records,
             r.written,
             r.duplicates,
