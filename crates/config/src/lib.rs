@@ -199,6 +199,9 @@ pub struct IngestConfig {
     pub workers: Option<usize>,
     /// Records larger than this are quarantined (default 4 MiB).
     pub max_record_bytes: Option<usize>,
+    /// A gzip file or object is read up to this many inflated bytes; the rest
+    /// is quarantined as `too_large` (default 1 GiB).
+    pub max_inflated_bytes: Option<u64>,
 }
 
 /// `[geoip]`: GeoLite2-format databases (relative to the config file).

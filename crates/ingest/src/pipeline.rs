@@ -34,11 +34,11 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const CHUNK_BYTES: usize = 8 << 20;
 
 fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
+    memchr::memchr(b'\n', bytes)
 }
 
 fn memrchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().rposition(|&b| b == b'\n')
+    memchr::memrchr(b'\n', bytes)
 }
 
 /// Errors that stop a run (per-record and per-file problems never do:

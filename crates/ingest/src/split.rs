@@ -286,7 +286,7 @@ impl<R: Read> Scanner<R> {
                 return false;
             }
             let rest = &self.buf[self.pos..];
-            match rest.iter().position(|&b| b == b'"' || b == b'\\') {
+            match memchr::memchr2(b'"', b'\\', rest) {
                 Some(index) if rest[index] == b'"' => {
                     self.pos += index + 1;
                     return true;

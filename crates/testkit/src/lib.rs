@@ -9,16 +9,20 @@
 //! - [`FaultProxy`]: sits between an SDK client and a server and answers
 //!   throttling and 500 errors for a share of requests, or cuts a response
 //!   off halfway.
+//! - [`run_measured`]: runs a command under an address-space limit and
+//!   reports its own peak memory.
 //! - [`aws_test_env`]: static credentials in the environment, so the SDK's
 //!   default chain finds them and never probes the instance metadata service.
 
 mod fault_proxy;
 mod http;
 mod lookup_server;
+mod measure;
 mod moto;
 
 pub use fault_proxy::{FaultPlan, FaultProxy, FaultStats};
 pub use lookup_server::{LookupServer, LookupServerOptions, LookupStats};
+pub use measure::{run_measured, Measured};
 pub use moto::MotoServer;
 
 /// Puts static test credentials in the environment (idempotent). The

@@ -11,7 +11,7 @@ use anyhow::{bail, Context, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use poolsight_collect::{CollectOptions, Collector, SourceProgress, SourceReport, Window};
 use poolsight_config::Config;
-use poolsight_ingest::{IngestError, IngestOptions, Pipeline};
+use poolsight_ingest::{IngestError, Pipeline};
 use poolsight_lake::LakeError;
 
 use crate::cli::CollectArgs;
@@ -69,11 +69,7 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
     options.only = args.source.clone();
     let collector = Collector::new(config, options)?;
     let lake = config.lake_or(args.lake.as_deref());
-    let mut ingest_options = IngestOptions::default();
-    if let Some(bytes) = config.ingest.max_record_bytes {
-        ingest_options.max_record_bytes = bytes;
-    }
-    let pipeline = match Pipeline::open(&lake, ingest_options) {
+    let pipeline = match Pipeline::open(&lake, super::ingest_options(config)) {
         Ok((pipeline, _)) => pipeline,
         Err(IngestError::Lake(LakeError::Locked { path, lock })) => {
             eprintln!(

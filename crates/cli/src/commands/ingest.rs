@@ -12,11 +12,11 @@ use crate::cli::IngestArgs;
 
 pub fn run(args: &IngestArgs, config: &Config) -> Result<u8> {
     let lake = config.lake_or(args.lake.as_deref());
-    let mut options = IngestOptions::default();
-    if let Some(bytes) = args.max_record_bytes.or(config.ingest.max_record_bytes) {
+    let mut options = super::ingest_options(config);
+    if let Some(bytes) = args.max_record_bytes {
         options.max_record_bytes = bytes;
     }
-    if let Some(workers) = args.workers.or(config.ingest.workers) {
+    if let Some(workers) = args.workers {
         options.workers = workers.max(1);
     }
     let started = Instant::now();

@@ -8,6 +8,22 @@ pub mod ingest;
 pub mod sample;
 pub mod sql;
 
+/// The ingest options `[ingest]` asks for (`ingest` and `collect` share them).
+pub fn ingest_options(config: &poolsight_config::Config) -> poolsight_ingest::IngestOptions {
+    let mut options = poolsight_ingest::IngestOptions::default();
+    let ingest = &config.ingest;
+    if let Some(bytes) = ingest.max_record_bytes {
+        options.max_record_bytes = bytes;
+    }
+    if let Some(bytes) = ingest.max_inflated_bytes {
+        options.max_inflated_bytes = bytes;
+    }
+    if let Some(workers) = ingest.workers {
+        options.workers = workers.max(1);
+    }
+    options
+}
+
 /// A tokio runtime for the commands that query.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()
