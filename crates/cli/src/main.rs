@@ -35,7 +35,10 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // The message may quote file names, keys or record text.
+            let message = format!("{error:#}");
+            let lines: Vec<_> = message.lines().map(output::terminal_safe).collect();
+            eprintln!("error: {}", lines.join("\n"));
             ExitCode::from(EXIT_ERROR)
         }
     }

@@ -1,11 +1,89 @@
-//! Rendering query results: table, CSV, JSON array, JSON Lines.
+//! Rendering results for people and for programs: table, CSV, JSON array,
+//! JSON Lines; and [`terminal_safe`], which every human-readable output
+//! passes attacker-controlled text through.
+//!
+//! Values come from records attackers partly write (user agents, S3 keys,
+//! request parameters): in a table they are shown with control characters,
+//! DEL, C1 controls and bidirectional overrides escaped (`\u{1b}`), so an
+//! ESC/OSC sequence cannot hide lines, retitle the terminal or write the
+//! clipboard. JSON outputs stay exact (JSON escapes control characters
+//! itself); CSV stays exact data, with nested values as their text.
 
+use std::borrow::Cow;
 use std::io::Write;
+use std::sync::Arc;
 
 use anyhow::Result;
+use arrow::array::{Array, ArrayRef, StringBuilder};
+use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use crate::cli::OutputFormat;
+
+/// Whether `c` must not reach a terminal as is.
+fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with control characters (C0, DEL, C1) and bidirectional controls
+/// written as `\u{…}` escapes; borrowed when there are none.
+pub fn terminal_safe(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if is_unsafe(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Every column as text: made terminal-safe (`escape`), or only nested
+/// types turned into their text (for CSV, which cannot hold them).
+fn as_text(batch: &RecordBatch, escape: bool) -> Result<RecordBatch> {
+    let options = FormatOptions::default();
+    let mut fields = Vec::new();
+    let mut columns: Vec<ArrayRef> = Vec::new();
+    for (field, array) in batch.schema().fields().iter().zip(batch.columns()) {
+        let nested = field.data_type().is_nested();
+        if !escape && !nested {
+            fields.push(field.as_ref().clone());
+            columns.push(Arc::clone(array));
+            continue;
+        }
+        let formatter = ArrayFormatter::try_new(array.as_ref(), &options)?;
+        let mut text = StringBuilder::with_capacity(array.len(), array.len() * 16);
+        for row in 0..array.len() {
+            if array.is_null(row) {
+                text.append_null();
+            } else {
+                let value = formatter.value(row).to_string();
+                text.append_value(if escape {
+                    terminal_safe(&value)
+                } else {
+                    Cow::Borrowed(value.as_str())
+                });
+            }
+        }
+        let name = if escape {
+            terminal_safe(field.name())
+        } else {
+            Cow::Borrowed(field.name().as_str())
+        };
+        fields.push(Field::new(name, DataType::Utf8, true));
+        columns.push(Arc::new(text.finish()));
+    }
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
 
 /// Writes `batches` to `out` in `format`.
 pub fn write_batches(
@@ -19,10 +97,14 @@ pub fn write_batches(
             if rows == 0 {
                 writeln!(out, "(no rows)")?;
             } else {
+                let safe = batches
+                    .iter()
+                    .map(|batch| as_text(batch, true))
+                    .collect::<Result<Vec<_>>>()?;
                 writeln!(
                     out,
                     "{}",
-                    arrow::util::pretty::pretty_format_batches(batches)?
+                    arrow::util::pretty::pretty_format_batches(&safe)?
                 )?;
             }
         }
@@ -31,7 +113,7 @@ pub fn write_batches(
                 .with_header(true)
                 .build(&mut *out);
             for batch in batches {
-                writer.write(batch)?;
+                writer.write(&as_text(batch, false)?)?;
             }
         }
         OutputFormat::Json => {
@@ -49,4 +131,53 @@ pub fn write_batches(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{ListBuilder, StringArray};
+
+    fn hostile_batch() -> RecordBatch {
+        let mut list = ListBuilder::new(StringBuilder::new());
+        list.values().append_value("a\u{1b}[2J");
+        list.append(true);
+        RecordBatch::try_from_iter(vec![
+            (
+                "user_agent",
+                Arc::new(StringArray::from(vec![
+                    "curl\u{1b}]52;c;ZXZpbA==\u{7}\u{202e}x",
+                ])) as ArrayRef,
+            ),
+            ("keys", Arc::new(list.finish()) as ArrayRef),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn terminal_escape_injection_in_table_output() {
+        let mut out = Vec::new();
+        write_batches(&mut out, &[hostile_batch()], OutputFormat::Table).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.chars().any(|c| is_unsafe(c) && c != '\n'), "{text:?}");
+        assert_eq!(text.lines().count(), 5, "{text}");
+        assert!(
+            text.contains("curl\\u{1b}]52;c;ZXZpbA==\\u{7}\\u{202e}x"),
+            "{text}"
+        );
+        assert!(text.contains("a\\u{1b}[2J"), "{text}");
+    }
+
+    #[test]
+    fn json_stays_exact_and_csv_holds_nested_columns() {
+        let mut out = Vec::new();
+        write_batches(&mut out, &[hostile_batch()], OutputFormat::Jsonl).unwrap();
+        let row: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(row["user_agent"], "curl\u{1b}]52;c;ZXZpbA==\u{7}\u{202e}x");
+        let mut out = Vec::new();
+        write_batches(&mut out, &[hostile_batch()], OutputFormat::Csv).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("user_agent,keys\n"), "{text}");
+        assert!(text.contains("[a\u{1b}[2J]"), "{text}");
+    }
 }

@@ -557,3 +557,55 @@ fn sql_reads_statements_and_helpers_from_stdin() {
         "the error names the bad column: {stderr}"
     );
 }
+
+/// Hardening #13: text from records (a user agent with an OSC 52 clipboard
+/// write, an S3 key that clears the screen) is escaped in table output and
+/// exact in JSON.
+#[test]
+fn terminal_escape_injection_in_human_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let agent = "aws-cli/2.0 \u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[2J\u{9b}31m";
+    let record = serde_json::json!({
+        "eventVersion": "1.08", "eventTime": "2026-11-20T10:00:00Z",
+        "eventSource": "s3.amazonaws.com", "eventName": "GetObject", "eventID": "esc-1",
+        "userAgent": agent, "errorCode": "AccessDenied",
+        "requestParameters": {"bucketName": "b", "key": "private/\u{1b}[8mhidden"}
+    });
+    fs::write(
+        dir.path().join("esc.jsonl"),
+        format!("{record}\n{record}\n"),
+    )
+    .unwrap();
+    let output = poolsight(&["ingest", "esc.jsonl", "--lake", "lake"], dir.path());
+    assert!(output.status.success(), "{:?}", text(&output));
+    let output = poolsight(
+        &[
+            "sql",
+            "--lake",
+            "lake",
+            "SELECT user_agent, s3_key FROM events",
+        ],
+        dir.path(),
+    );
+    let (stdout, _) = text(&output);
+    assert!(
+        !stdout.contains('\u{1b}') && !stdout.contains('\u{9b}') && !stdout.contains('\u{7}'),
+        "{stdout:?}"
+    );
+    assert!(stdout.contains("\\u{1b}]52;c;ZXZpbA=="), "{stdout}");
+    let output = poolsight(
+        &[
+            "sql",
+            "--lake",
+            "lake",
+            "--format",
+            "jsonl",
+            "SELECT user_agent FROM events",
+        ],
+        dir.path(),
+    );
+    let row: serde_json::Value = serde_json::from_str(text(&output).0.trim()).unwrap();
+    assert_eq!(row["user_agent"], agent, "JSON stays exact");
+    let output = poolsight(&["detect", "--lake", "lake", "--no-store"], dir.path());
+    assert!(!text(&output).0.contains('\u{1b}'));
+}

@@ -754,6 +754,7 @@ impl Worker {
             byte_offset: position.byte_offset,
             record_bytes: raw.map(|r| r.len() as i64),
             raw: raw.map(str::to_string),
+            raw_truncated: false,
         })?;
         Ok(())
     }
@@ -773,6 +774,7 @@ impl Worker {
             byte_offset: problem.position.byte_offset,
             record_bytes: None,
             raw: problem.raw,
+            raw_truncated: false,
         })?;
         Ok(())
     }

@@ -20,8 +20,9 @@ use crate::attribution::{
     looks_like_access_key, source as sources, AUTHENTICATED, UNAUTHENTICATED,
 };
 use crate::columns::Event;
-use crate::json::{self, redact_secrets, RawObject};
+use crate::json::{self, RawObject};
 use crate::normalize::{NormalizeOptions, Origin, Rejection};
+use crate::redact::redact_json as redact_secrets;
 use crate::resources::identity_ids_in;
 use crate::time::{epoch_number_to_micros, parse_event_time};
 

@@ -206,57 +206,6 @@ pub fn canonical_json(value: &Value) -> String {
     out
 }
 
-/// Field names whose values are secrets: they never reach the lake.
-pub const SECRET_FIELDS: &[&str] = &[
-    "sessionToken",
-    "SessionToken",
-    "secretAccessKey",
-    "SecretAccessKey",
-    "secretKey",
-    "SecretKey",
-    "clientSecret",
-    "ClientSecret",
-];
-
-/// What a secret value is replaced with.
-pub const REDACTED: &str = "REDACTED_BY_POOLSIGHT";
-
-/// Returns `text` with every secret field's value replaced by [`REDACTED`].
-/// Borrowed (no work) when the text names no secret field.
-pub fn redact_secrets(text: &str) -> Cow<'_, str> {
-    // Every secret field name contains "essionToken" or "ecret": two scans
-    // of the text instead of one per name on the hot path.
-    if !(text.contains("ecret") || text.contains("essionToken"))
-        || !SECRET_FIELDS.iter().any(|name| text.contains(name))
-    {
-        return Cow::Borrowed(text);
-    }
-    match serde_json::from_str::<Value>(text) {
-        Ok(mut value) => {
-            redact_value(&mut value);
-            Cow::Owned(value.to_string())
-        }
-        // Not valid JSON on its own: never pass it through as is.
-        Err(_) => Cow::Owned(format!("\"{REDACTED}\"")),
-    }
-}
-
-fn redact_value(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (key, item) in map.iter_mut() {
-                if SECRET_FIELDS.contains(&key.as_str()) && !item.is_null() {
-                    *item = Value::String(REDACTED.to_string());
-                } else {
-                    redact_value(item);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(redact_value),
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,21 +251,5 @@ mod tests {
             canonical_json(&a),
             r#"{"a":{"x":null,"y":[1,{"p":1,"q":2}]},"b":1}"#
         );
-    }
-
-    #[test]
-    fn secrets_are_redacted_everywhere() {
-        let text = r#"{"credentials":{"accessKeyId":"ASIAX","sessionToken":"tok","nested":[{"secretAccessKey":"s"}]}}"#;
-        let redacted = redact_secrets(text);
-        assert!(!redacted.contains("tok"));
-        assert!(!redacted.contains("\"s\""));
-        assert!(redacted.contains("ASIAX"));
-        assert!(matches!(redact_secrets(r#"{"a":1}"#), Cow::Borrowed(_)));
-        for name in SECRET_FIELDS {
-            assert!(
-                name.contains("ecret") || name.contains("essionToken"),
-                "{name} escapes the pre-check"
-            );
-        }
     }
 }

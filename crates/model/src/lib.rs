@@ -12,6 +12,7 @@ pub mod columns;
 pub mod json;
 pub mod normalize;
 pub mod principal;
+pub mod redact;
 pub mod resources;
 pub mod time;
 

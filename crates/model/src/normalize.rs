@@ -15,8 +15,9 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use crate::attribution::{attribute, looks_like_access_key, RecordParts};
 use crate::columns::Event;
-use crate::json::{self, canonical_json, redact_secrets, CowStr, RawObject, WrongType};
+use crate::json::{self, canonical_json, CowStr, RawObject, WrongType};
 use crate::principal::UserIdentity;
+use crate::redact::redact_json as redact_secrets;
 use crate::resources::touched;
 use crate::time::{epoch_number_to_micros, parse_event_time};
 

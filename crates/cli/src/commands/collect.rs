@@ -15,6 +15,7 @@ use poolsight_ingest::{IngestError, Pipeline};
 use poolsight_lake::LakeError;
 
 use crate::cli::CollectArgs;
+use crate::output::terminal_safe;
 
 /// Exit code when some sources failed and the others collected.
 pub const EXIT_PARTIAL: u8 = 3;
@@ -206,7 +207,7 @@ fn print_summary(reports: &[SourceReport], seconds: f64) {
     for r in reports {
         println!(
             "{:<44} {:>6} {:>9} {:>7} {:>9} {:>9} {:>7} {:>9} {:>8} {:>8.2}",
-            truncate(&r.name, 44),
+            terminal_safe(&truncate(&r.name, 44)),
             r.status,
             r.objects,
             r.objects_failed,
@@ -218,7 +219,7 @@ fn print_summary(reports: &[SourceReport], seconds: f64) {
             r.seconds
         );
         if let Some(error) = &r.error {
-            println!("  error: {error}");
+            println!("  error: {}", terminal_safe(error));
         }
     }
     let records: u64 = reports.iter().map(|r| r.records).sum();

@@ -27,6 +27,7 @@ pub fn geoip(config: &Config) -> Result<Arc<GeoIp>> {
 }
 
 use crate::cli::{DetectArgs, FindingsFormat, LintArgs};
+use crate::output::terminal_safe;
 
 /// Exit code when findings at or above `--fail-on` were found.
 pub const EXIT_FINDINGS: u8 = 1;
@@ -169,16 +170,17 @@ pub fn write_findings(
                     .clone()
                     .or_else(|| f.identity_pool_id.clone().map(|p| format!("pool {p}")))
                     .unwrap_or_else(|| "-".into());
+                // Identity ids and summaries quote what the records said.
                 writeln!(
                     out,
                     "{:<8} {:<16} {:<28} {:<48} {:>6}  {:<20}  {}",
                     f.severity,
-                    f.category,
-                    f.detection,
-                    who,
+                    terminal_safe(&f.category),
+                    terminal_safe(&f.detection),
+                    terminal_safe(&who),
                     f.event_count,
-                    f.first_seen,
-                    f.summary
+                    terminal_safe(&f.first_seen),
+                    terminal_safe(&f.summary)
                 )?;
             }
             let mut by_category = std::collections::BTreeMap::new();
