@@ -2,9 +2,12 @@
 //! region, through CloudTrail's `LookupEvents` (no trail needed).
 //!
 //! The checkpoint per region is the newest event time collected and the
-//! ids of the events of the last `overlap_minutes` before it: LookupEvents
-//! shows events up to ~15 minutes after they happen, so each run reads the
-//! overlap again and skips what it already has by event id. Queries go week
+//! ids of the events of the last `overlap_minutes` (default 60) before it:
+//! LookupEvents shows events up to ~15 minutes after they happen, so each
+//! run reads the overlap again and skips what it already has by event id.
+//! **Guarantee**: an event that becomes visible less than `overlap_minutes`
+//! after the newest event already collected is collected; repeats are
+//! stored once. Queries go week
 //! by week, oldest first, 50 events a page, at most 2 requests per second per
 //! account and region (client-side, shared by every source of the run);
 //! `ThrottlingException` is retried with backoff.
@@ -21,8 +24,10 @@ use crate::progress::SourceProgress;
 use crate::sink::{OwnedRecord, Sink};
 use crate::{slices, CollectError, SourceContext, SourceReport};
 
-/// Default overlap, minutes.
-pub const DEFAULT_OVERLAP_MINUTES: u32 = 20;
+/// Default overlap, minutes: an hour (LookupEvents shows an event up to
+/// ~15 minutes after it happens, sometimes later; repeats cost nothing, the
+/// lake's dedup stores an event once).
+pub const DEFAULT_OVERLAP_MINUTES: u32 = 60;
 const DAY_MS: i64 = 86_400_000;
 /// LookupEvents keeps 90 days.
 const HORIZON_MS: i64 = 90 * DAY_MS;

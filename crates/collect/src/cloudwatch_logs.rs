@@ -8,10 +8,14 @@
 //! quarantined with its stream and event id.
 //!
 //! The checkpoint is the newest event time collected (`high_water_ms`) and
-//! the `(stream, event id)` of every event of the last `overlap_seconds`
-//! before it. A run queries from `high_water_ms - overlap` (events ingested
-//! late carry older timestamps) and skips the events already collected by
-//! id, so many events sharing a millisecond are neither lost nor repeated.
+//! the `(stream, event id)` of the events of the last `overlap_seconds`
+//! (default an hour) before it. A run queries from `high_water_ms - overlap`
+//! (events ingested late carry older timestamps) and skips the events
+//! already collected by id, so many events sharing a millisecond are neither
+//! lost nor repeated. **Guarantee**: an event is collected if it reaches the
+//! group less than `overlap_seconds` after the newest event already
+//! collected (CloudTrail delivers within minutes); anything read twice is
+//! stored once.
 //! Queries go day by day, oldest first; the checkpoint is saved after the
 //! data is durable. `FilterLogEvents` is limited client-side (5 requests per
 //! second per account and region, shared by every source of the run).
@@ -28,8 +32,14 @@ use crate::progress::SourceProgress;
 use crate::sink::{OwnedRecord, Sink};
 use crate::{slices, CollectError, SourceContext, SourceReport};
 
-/// Default overlap, seconds.
-pub const DEFAULT_OVERLAP_SECONDS: u32 = 120;
+/// Default overlap, seconds: an hour. CloudTrail delivers to CloudWatch
+/// Logs within minutes, rarely later; each run reads the last hour before
+/// its high-water mark again, and the lake's dedup absorbs what it already
+/// has, so the overlap costs requests, never duplicates.
+pub const DEFAULT_OVERLAP_SECONDS: u32 = 3600;
+/// At most this many `(stream, event id)` of the overlap are remembered (the
+/// newest); older repeats are skipped by the lake's dedup instead.
+const MAX_REMEMBERED: usize = 50_000;
 /// Data older than this before a query's end is taken as settled: a quiet
 /// group's checkpoint still moves forward, while events ingested up to a
 /// day late are found by the next run (CloudWatch Logs accepts events up to
@@ -281,6 +291,8 @@ pub async fn collect(
             .retain(|(time, _, _)| *time >= high - overlap_ms);
         checkpoint.recent.sort();
         checkpoint.recent.dedup();
+        let excess = checkpoint.recent.len().saturating_sub(MAX_REMEMBERED);
+        checkpoint.recent.drain(..excess);
         let changed = checkpoint.high_water_ms != Some(high) || sink.pending_records() > 0;
         checkpoint.high_water_ms = Some(high);
         if changed

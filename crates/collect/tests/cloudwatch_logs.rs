@@ -286,3 +286,64 @@ async fn stream_globs_and_unknown_messages() {
         reports[0]
     );
 }
+
+/// Hardening #7: events that reach the group after a run, stamped 30
+/// minutes before its high-water mark, are collected by the next run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_events_behind_the_high_water_mark_are_collected() {
+    let moto = MotoServer::start();
+    let client = logs_client(&moto.endpoint()).await;
+    let group = "late-delivery-group";
+    client
+        .create_log_group()
+        .log_group_name(group)
+        .send()
+        .await
+        .unwrap();
+    for stream in ["on-time", "late"] {
+        client
+            .create_log_stream()
+            .log_group_name(group)
+            .log_stream_name(stream)
+            .send()
+            .await
+            .unwrap();
+    }
+    let high_water = Utc::now() - chrono::Duration::minutes(5);
+    let on_time: Vec<(i64, String)> = (0..20)
+        .map(|i| {
+            let time = high_water - chrono::Duration::seconds(19 - i);
+            (
+                time.timestamp_millis(),
+                message(0, &format!("on-time-{i}"), time).0,
+            )
+        })
+        .collect();
+    put(&client, group, "on-time", on_time).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let config = config(
+        &lake,
+        &moto.endpoint(),
+        &format!("[[source.cloudwatch_logs]]\nlog_group = \"{group}\"\n"),
+    );
+    let (reports, _) = collect(&config, Window::default()).await;
+    assert_eq!(reports[0].written, 20, "{:?}", reports[0]);
+
+    let late_time = high_water - chrono::Duration::minutes(30);
+    let late: Vec<(i64, String)> = (0..10)
+        .map(|i| {
+            let time = late_time + chrono::Duration::seconds(i);
+            (
+                time.timestamp_millis(),
+                message(0, &format!("late-{i}"), time).0,
+            )
+        })
+        .collect();
+    put(&client, group, "late", late).await;
+    let (reports, _) = collect(&config, Window::default()).await;
+    assert_eq!(reports[0].written, 10, "the late events: {:?}", reports[0]);
+    let mut expected: Vec<String> = (0..20).map(|i| format!("on-time-{i}")).collect();
+    expected.extend((0..10).map(|i| format!("late-{i}")));
+    assert_exactly_once(&lake, &expected);
+}

@@ -120,6 +120,49 @@ async fn lookup_events_pages_throttling_and_overlap() {
     assert_eq!(reports[0].written, 7, "{:?}", reports[0]);
 }
 
+/// Hardening #7: events that become visible after a run, stamped 30
+/// minutes before its high-water mark, are collected by the next run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn late_lookup_events_behind_the_high_water_mark_are_collected() {
+    let high_water = Utc::now() - Duration::minutes(2);
+    let on_time: Vec<String> = (0..5)
+        .map(|i| {
+            management_record(
+                &format!("on-time-{i}"),
+                high_water - Duration::seconds(i),
+                "UpdateIdentityPool",
+            )
+            .to_string()
+        })
+        .collect();
+    let server = LookupServer::start(&on_time, LookupServerOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let config = config(
+        &lake,
+        &server.endpoint(),
+        "[[source.cloudtrail_lookup]]\nregions = [\"us-east-1\"]\n",
+    );
+    let (reports, _) = collect(&config, Window::default()).await;
+    assert_eq!(reports[0].written, 5, "{:?}", reports[0]);
+    let late: Vec<String> = (0..3)
+        .map(|i| {
+            management_record(
+                &format!("late-{i}"),
+                high_water - Duration::minutes(30) + Duration::seconds(i),
+                "SetIdentityPoolRoles",
+            )
+            .to_string()
+        })
+        .collect();
+    server.add_records(&late);
+    let (reports, _) = collect(&config, Window::default()).await;
+    assert_eq!(reports[0].written, 3, "the late events: {:?}", reports[0]);
+    let mut expected: Vec<String> = (0..5).map(|i| format!("on-time-{i}")).collect();
+    expected.extend((0..3).map(|i| format!("late-{i}")));
+    assert_exactly_once(&lake, &expected);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_between_the_sdk_and_the_emulator_lose_and_repeat_nothing() {
     let moto = MotoServer::start();

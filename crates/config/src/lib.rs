@@ -134,7 +134,7 @@ pub struct CloudWatchLogsSource {
     pub log_streams: Vec<String>,
     /// Each run reads again the last this-many seconds before its checkpoint
     /// (events ingested late carry older timestamps); events already
-    /// collected there are skipped by id. Default 120.
+    /// collected there are skipped by id. Default 3600 (an hour).
     pub overlap_seconds: Option<u32>,
 }
 
@@ -149,7 +149,7 @@ pub struct CloudTrailLookupSource {
     /// "cognito-identity.amazonaws.com" }`; default: every management event.
     pub lookup_attribute: Option<LookupAttribute>,
     /// Each run reads again the last this-many minutes before its checkpoint
-    /// (LookupEvents shows events up to ~15 minutes late). Default 20.
+    /// (LookupEvents shows events up to ~15 minutes late). Default 60.
     pub overlap_minutes: Option<u32>,
 }
 
