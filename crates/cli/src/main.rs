@@ -15,6 +15,8 @@ use cli::{Cli, Command, LogFormat};
 /// Exit code for a run that failed (bad input everywhere, bad arguments,
 /// a missing lake, an I/O error).
 pub const EXIT_ERROR: u8 = 2;
+/// Exit code when another run holds the lake's lock.
+pub const EXIT_BUSY: u8 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -609,3 +609,86 @@ fn terminal_escape_injection_in_human_outputs() {
     let output = poolsight(&["detect", "--lake", "lake", "--no-store"], dir.path());
     assert!(!text(&output).0.contains('\u{1b}'));
 }
+
+/// Hardening #10: findings are stored under the lake's lock (a second
+/// writer makes `detect` exit 4 without storing; `--no-store` still
+/// prints), and a damaged findings file is an error naming it, never read
+/// as empty and overwritten.
+#[test]
+fn findings_store_is_locked_and_a_damaged_file_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    let lake_arg = lake.to_str().unwrap();
+    let findings = lake.join("findings/findings.parquet");
+
+    let handle = poolsight_lake::Lake::open(&lake).unwrap();
+    let held = handle.lock().unwrap();
+    let output = poolsight(&["detect", "--lake", lake_arg], dir.path());
+    assert_eq!(output.status.code(), Some(4), "{:?}", text(&output));
+    assert!(
+        text(&output).1.contains("findings were not stored"),
+        "{:?}",
+        text(&output)
+    );
+    assert!(!findings.exists());
+    let output = poolsight(&["detect", "--lake", lake_arg, "--no-store"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    drop(held);
+
+    let output = poolsight(&["detect", "--lake", lake_arg], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    assert!(findings.is_file());
+    fs::write(&findings, b"PAR1 this is not a findings file").unwrap();
+    let output = poolsight(&["detect", "--lake", lake_arg], dir.path());
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("findings.parquet") && stderr.contains("move the file aside"),
+        "{stderr}"
+    );
+    assert_eq!(
+        fs::read(&findings).unwrap(),
+        b"PAR1 this is not a findings file",
+        "not overwritten"
+    );
+}
+
+/// Hardening #11: the lake holds identity ids, addresses and request
+/// parameters: what poolsight creates is private (folders 0700, files 0600);
+/// a lake made before (other modes) keeps working.
+#[test]
+fn permissions_of_a_new_lake_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    let output = poolsight(&["detect", "--lake", lake.to_str().unwrap()], dir.path());
+    assert!(
+        output.status.code().is_some_and(|c| c <= 1),
+        "{:?}",
+        text(&output)
+    );
+    let mut stack = vec![lake.clone()];
+    let mut files = 0;
+    while let Some(current) = stack.pop() {
+        let mode = fs::metadata(&current).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", current.display());
+        for entry in fs::read_dir(&current).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files += 1;
+                let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o600, "{}", path.display());
+            }
+        }
+    }
+    assert!(files > 5);
+    // An older lake with open modes still takes new data.
+    fs::set_permissions(lake.join("events"), fs::Permissions::from_mode(0o755)).unwrap();
+    let output = poolsight(
+        &["ingest", "sample", "--lake", lake.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{:?}", text(&output));
+}

@@ -397,3 +397,97 @@ async fn one_unreadable_s3_object_does_not_stall_the_source() {
         reports[0]
     );
 }
+
+/// Hardening #9: the order of durable operations of a collection run. A
+/// checkpoint is renamed into place only after every events file written
+/// before it was fsynced, renamed and its folder fsynced (new `event_date=`
+/// folders included), so no crash can leave a checkpoint past data that is
+/// not on disk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn durability_a_checkpoint_is_never_durable_before_its_data() {
+    poolsight_lake::fsio::journal::start();
+    let moto = MotoServer::start();
+    let client = s3_client(&moto.endpoint()).await;
+    let bucket = "durable-trail".to_string();
+    client.create_bucket().bucket(&bucket).send().await.unwrap();
+    let mut layout = Layout {
+        client,
+        bucket: bucket.clone(),
+        expected: Vec::new(),
+    };
+    let day = Utc.with_ymd_and_hms(2026, 11, 20, 0, 0, 0).unwrap();
+    for d in 0..3 {
+        for region in ["us-east-1", "eu-west-1"] {
+            layout
+                .deliver(
+                    "AWSLogs/",
+                    "111122223333",
+                    region,
+                    day + Duration::days(d),
+                    "F",
+                    10,
+                )
+                .await;
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let config = config(
+        &lake,
+        &moto.endpoint(),
+        &format!("[[source.s3]]\nbucket = \"{bucket}\"\n"),
+    );
+    collect(&config, Window::default()).await;
+    assert_exactly_once(&lake, &layout.expected);
+
+    let journal = poolsight_lake::fsio::journal::under(&lake);
+    let position = |operation: &str, path: &std::path::Path, after: usize| {
+        journal
+            .iter()
+            .enumerate()
+            .skip(after)
+            .find(|(_, (op, p))| *op == operation && p == path)
+            .map(|(index, _)| index)
+    };
+    let checkpoints: Vec<usize> = journal
+        .iter()
+        .enumerate()
+        .filter(|(_, (op, p))| *op == "rename" && p.starts_with(lake.join("_state/checkpoints")))
+        .map(|(index, _)| index)
+        .collect();
+    assert!(!checkpoints.is_empty(), "checkpoints were saved");
+    let data: Vec<(usize, &std::path::PathBuf)> = journal
+        .iter()
+        .enumerate()
+        .filter(|(_, (op, p))| *op == "rename" && p.starts_with(lake.join("events")))
+        .map(|(index, (_, p))| (index, p))
+        .collect();
+    assert!(data.len() >= 3, "a file per day at least: {journal:#?}");
+    for &(renamed, file) in &data {
+        let partition = file.parent().unwrap();
+        let synced = position("fsync_dir", partition, renamed)
+            .unwrap_or_else(|| panic!("{} renamed but its folder never fsynced", file.display()));
+        let created = position("mkdir", partition, 0).expect("the partition was created");
+        let listed = position("fsync_dir", &lake.join("events"), created)
+            .expect("the new partition's parent was fsynced");
+        for &checkpoint in checkpoints.iter().filter(|&&c| c > renamed) {
+            assert!(
+                synced < checkpoint && listed < checkpoint,
+                "checkpoint at {checkpoint} before the data of {} was durable ({synced}, {listed})",
+                file.display()
+            );
+        }
+        assert!(
+            checkpoints.iter().any(|&c| c > synced),
+            "{} is covered by a later checkpoint",
+            file.display()
+        );
+        let temporary_synced = journal[..renamed]
+            .iter()
+            .any(|(op, p)| *op == "fsync" && p.parent() == Some(partition));
+        assert!(
+            temporary_synced,
+            "the file's bytes were fsynced before its rename"
+        );
+    }
+}

@@ -46,7 +46,8 @@ fn sample_lake() -> &'static Path {
                 .await
                 .unwrap();
             let handle = poolsight_lake::Lake::open(&lake).unwrap();
-            poolsight_detect::findings::store_findings(&handle, &found).unwrap();
+            poolsight_detect::findings::store_findings(&handle, &found, &handle.lock().unwrap())
+                .unwrap();
         });
         lake
     })

@@ -364,17 +364,23 @@ pub fn load_findings(lake: &Lake) -> Result<Vec<Finding>, DetectError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(LakeError::io(&path, e).into()),
     };
+    let damaged = |e: &dyn std::fmt::Display| {
+        DetectError::Path {
+        path: path.clone(),
+        reason: format!("the stored findings cannot be read ({e}); move the file aside and run detect again (findings are re-detected from events, their first detection time is lost)"),
+    }
+    };
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.build())
-        .map_err(|e| LakeError::parquet(&path, e))?;
+        .map_err(|e| damaged(&e))?;
     let mut findings = Vec::new();
     for batch in reader {
-        let batch = batch?;
+        let batch = batch.map_err(|e| damaged(&e))?;
         let mut writer = arrow::json::ArrayWriter::new(Vec::new());
         writer.write(&batch)?;
         writer.finish()?;
         let rows: Vec<serde_json::Map<String, Value>> =
-            serde_json::from_slice(&writer.into_inner()).unwrap_or_default();
+            serde_json::from_slice(&writer.into_inner()).map_err(|e| damaged(&e))?;
         for row in rows {
             findings.push(Finding {
                 finding_id: text(&row, "finding_id").unwrap_or_default(),
@@ -410,7 +416,14 @@ pub struct StoreSummary {
 /// Merges `findings` into the lake's findings by id (a re-detected finding
 /// replaces its earlier version, keeping its first `detected_at`), and
 /// rewrites the file atomically.
-pub fn store_findings(lake: &Lake, findings: &[Finding]) -> Result<StoreSummary, DetectError> {
+///
+/// Read, merge and rewrite happen under the lake's writer lock, which the
+/// caller proves it holds by passing it.
+pub fn store_findings(
+    lake: &Lake,
+    findings: &[Finding],
+    _lock: &poolsight_lake::LakeLock,
+) -> Result<StoreSummary, DetectError> {
     let mut by_id: BTreeMap<String, Finding> = load_findings(lake)?
         .into_iter()
         .map(|f| (f.finding_id.clone(), f))

@@ -156,12 +156,12 @@ async fn every_detection_plans_against_the_schema_and_findings_are_stored_once()
     assert!(runs.iter().all(|r| r.error.is_none()), "{runs:?}");
     assert!(!found.is_empty());
     let lake_handle = session.lake().clone();
-    let first = store_findings(&lake_handle, &found).unwrap();
+    let first = store_findings(&lake_handle, &found, &lake_handle.lock().unwrap()).unwrap();
     assert_eq!((first.new, first.total), (found.len(), found.len()));
     let (again, _) = poolsight_detect::detect(&session, &catalog, &Default::default())
         .await
         .unwrap();
-    let second = store_findings(&lake_handle, &again).unwrap();
+    let second = store_findings(&lake_handle, &again, &lake_handle.lock().unwrap()).unwrap();
     assert_eq!(
         (second.new, second.updated, second.total),
         (0, 0, found.len()),

@@ -191,7 +191,7 @@ pub struct Pipeline {
     index: KeyIndex,
     quarantine: QuarantineWriter,
     counters: Counters,
-    _lock: poolsight_lake::LakeLock,
+    lock: poolsight_lake::LakeLock,
 }
 
 /// Where a payload came from.
@@ -237,7 +237,7 @@ impl Pipeline {
                 normalize_options,
                 index,
                 counters: Counters::default(),
-                _lock: lock,
+                lock,
             }),
             stats,
         ))
@@ -245,6 +245,11 @@ impl Pipeline {
 
     pub fn lake(&self) -> &Lake {
         &self.lake
+    }
+
+    /// The lake's writer lock, held for as long as the pipeline lives.
+    pub fn lock(&self) -> &poolsight_lake::LakeLock {
+        &self.lock
     }
 
     pub fn run_id(&self) -> &str {

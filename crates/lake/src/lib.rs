@@ -14,6 +14,7 @@
 //! Dedup is by `event_key` (the CloudTrail `eventID`, or a content hash),
 //! across runs and across sources, through [`KeyIndex`].
 
+pub mod fsio;
 pub mod keys;
 pub mod paths;
 pub mod quarantine;
@@ -22,8 +23,11 @@ pub mod writer;
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
+use std::os::unix::fs::OpenOptionsExt;
+
 use fs4::fs_std::FileExt;
 
+pub use fsio::write_atomically;
 pub use keys::KeyIndex;
 pub use paths::{path_under, UnsafePath};
 pub use quarantine::{QuarantineEntry, QuarantineWriter};
@@ -90,8 +94,7 @@ impl Lake {
     pub fn create(root: impl Into<PathBuf>) -> Result<Self> {
         let lake = Lake { root: root.into() };
         for dir in [EVENTS_DIR, QUARANTINE_DIR, STATE_DIR] {
-            let path = lake.root.join(dir);
-            fs::create_dir_all(&path).map_err(|e| LakeError::io(&path, e))?;
+            fsio::create_dir_durable(&lake.root.join(dir))?;
         }
         Ok(lake)
     }
@@ -139,11 +142,12 @@ impl Lake {
     /// [`LakeError::Locked`] when another process holds it. Released on drop.
     pub fn lock(&self) -> Result<LakeLock> {
         let path = self.state_dir().join("lock");
-        fs::create_dir_all(self.state_dir()).map_err(|e| LakeError::io(self.state_dir(), e))?;
+        fsio::create_dir_durable(&self.state_dir())?;
         let file = File::options()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(fsio::FILE_MODE)
             .open(&path)
             .map_err(|e| LakeError::io(&path, e))?;
         match file.try_lock_exclusive() {
@@ -231,24 +235,6 @@ pub fn parquet_files_under(dir: &Path) -> Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file beside it, synced,
-/// then renamed over it.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(|e| LakeError::io(parent, e))?;
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = parent.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    {
-        let mut file = File::create(&tmp).map_err(|e| LakeError::io(&tmp, e))?;
-        std::io::Write::write_all(&mut file, bytes).map_err(|e| LakeError::io(&tmp, e))?;
-        file.sync_all().map_err(|e| LakeError::io(&tmp, e))?;
-    }
-    fs::rename(&tmp, path).map_err(|e| LakeError::io(path, e))
 }
 
 /// A run id: UTC time and process id, sortable and unique per process.

@@ -12,7 +12,6 @@
 //! entry is buffered; the buffer is written out past [`FLUSH_EVERY`]
 //! entries or [`FLUSH_BYTES`] bytes, whichever comes first.
 
-use std::fs::{self, File};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{
@@ -192,12 +191,12 @@ impl QuarantineWriter {
             .lake
             .quarantine_dir()
             .join(format!("ingest_date={}", now.format("%Y-%m-%d")));
-        fs::create_dir_all(&dir).map_err(|e| LakeError::io(&dir, e))?;
+        crate::fsio::create_dir_durable(&dir)?;
         let name = format!("quarantine-{}-{number:04}.parquet", self.run_id);
         let destination = dir.join(&name);
-        let temporary = dir.join(format!(".{name}.tmp"));
+        let temporary = crate::fsio::temporary_path(&destination);
         let batch = entries_to_batch(entries, &self.run_id, now.timestamp_micros())?;
-        let file = File::create(&temporary).map_err(|e| LakeError::io(&temporary, e))?;
+        let file = crate::fsio::create_private(&temporary)?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::ZSTD(ZstdLevel::default()))
             .build();
@@ -210,8 +209,8 @@ impl QuarantineWriter {
             .into_inner()
             .map_err(|e| LakeError::parquet(&temporary, e))?;
         file.sync_all().map_err(|e| LakeError::io(&temporary, e))?;
-        fs::rename(&temporary, &destination).map_err(|e| LakeError::io(&destination, e))?;
-        Ok(())
+        crate::fsio::journal::record("fsync", &temporary);
+        crate::fsio::rename_durable(&temporary, &destination)
     }
 }
 
@@ -282,6 +281,7 @@ mod tests {
     use super::*;
     use arrow::array::AsArray;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use std::fs::File;
 
     fn written_raw(lake: &Lake) -> Vec<(String, bool)> {
         let mut rows = Vec::new();

@@ -8,7 +8,7 @@
 //! dedup sidecar is written (see [`crate::keys`]).
 
 use std::collections::HashMap;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
 
@@ -196,12 +196,12 @@ impl EventWriter {
             .lake
             .events_dir()
             .join(format!("{PARTITION_COLUMN}={date}"));
-        fs::create_dir_all(&dir).map_err(|e| LakeError::io(&dir, e))?;
+        crate::fsio::create_dir_durable(&dir)?;
         self.sequence += 1;
         let name = format!("{}-{:04}.parquet", self.file_prefix, self.sequence);
         let destination = dir.join(&name);
-        let temporary = dir.join(format!(".{name}.tmp"));
-        let file = File::create(&temporary).map_err(|e| LakeError::io(&temporary, e))?;
+        let temporary = crate::fsio::temporary_path(&destination);
+        let file = crate::fsio::create_private(&temporary)?;
         let writer = ArrowWriter::try_new(
             BufWriter::with_capacity(1 << 20, file),
             event_schema(),
@@ -250,13 +250,8 @@ impl EventWriter {
         file.sync_all()
             .map_err(|e| LakeError::io(&part.temporary, e))?;
         drop(file);
-        fs::rename(&part.temporary, &part.destination)
-            .map_err(|e| LakeError::io(&part.destination, e))?;
-        if let Some(dir) = part.destination.parent() {
-            if let Ok(dir) = File::open(dir) {
-                let _ = dir.sync_all();
-            }
-        }
+        crate::fsio::journal::record("fsync", &part.temporary);
+        crate::fsio::rename_durable(&part.temporary, &part.destination)?;
         write_sidecar(&self.lake, &part.destination, &mut part.keys)?;
         tracing::debug!(file = %part.destination.display(), rows = part.rows, date = %part.date, "wrote events file");
         self.stats.files.push(part.destination);

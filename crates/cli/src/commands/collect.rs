@@ -19,8 +19,6 @@ use crate::output::terminal_safe;
 
 /// Exit code when some sources failed and the others collected.
 pub const EXIT_PARTIAL: u8 = 3;
-/// Exit code when another run holds the lake's lock.
-pub const EXIT_BUSY: u8 = 4;
 
 /// Parses `--from/--to`: RFC 3339, `YYYY-MM-DD` (midnight UTC), or a span
 /// back from now (`90m`, `24h`, `7d`).
@@ -74,12 +72,13 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
         Ok((pipeline, _)) => pipeline,
         Err(IngestError::Lake(LakeError::Locked { path, lock })) => {
             eprintln!(
-                "poolsight {command}: the lake {} is in use by another poolsight run (lock {}); this run did nothing. It exits {EXIT_BUSY}; the next scheduled run picks up where the other one stops.",
+                "poolsight {command}: the lake {} is in use by another poolsight run (lock {}); this run did nothing. It exits {}; the next scheduled run picks up where the other one stops.",
                 path.display(),
-                lock.display()
+                lock.display(),
+                crate::EXIT_BUSY
             );
             tracing::warn!(lake = %path.display(), "lake busy; another run holds the lock");
-            return Ok(EXIT_BUSY);
+            return Ok(crate::EXIT_BUSY);
         }
         Err(error) => {
             return Err(error).with_context(|| format!("open the lake {}", lake.display()))
@@ -137,14 +136,16 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
     }
     let failed = reports.iter().filter(|r| r.status != "ok").count();
     let objects_failed: u64 = reports.iter().map(|r| r.objects_failed).sum();
-    drop(pipeline);
     if command == "run" {
+        // The lock is held for the whole run: no other writer stores
+        // findings or events between collect and detect.
         let detect_args = crate::cli::DetectArgs::all(lake.clone());
         let findings = runtime.block_on(super::detect::run_detections(
             config,
             &lake,
             &detect_args,
             super::detect::geoip(config)?,
+            Some(pipeline.lock()),
         ))?;
         let threshold = config.detect.fail_on;
         let at_or_above = findings

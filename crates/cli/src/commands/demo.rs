@@ -58,7 +58,7 @@ pub fn run(args: &DemoArgs) -> Result<u8> {
         // enriches with MaxMind's test databases, built in.
         let geoip = std::sync::Arc::new(poolsight_detect::geoip::GeoIp::test_databases()?);
         let findings =
-            super::detect::run_detections(&config, &args.lake, &detect_args, geoip).await?;
+            super::detect::run_detections(&config, &args.lake, &detect_args, geoip, None).await?;
         writeln!(out, "\n== Findings ==")?;
         super::detect::write_findings(&mut out, &findings, crate::cli::FindingsFormat::Table)?;
         Ok(0)

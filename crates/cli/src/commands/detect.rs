@@ -8,9 +8,10 @@ use anyhow::{bail, Context, Result};
 use chrono::Utc;
 use poolsight_config::{Config, Severity};
 use poolsight_detect::catalog::Catalog;
-use poolsight_detect::findings::{store_findings, Finding};
+use poolsight_detect::findings::{load_findings, store_findings, Finding};
 use poolsight_detect::geoip::GeoIp;
 use poolsight_detect::{detect, lint, DetectOptions, LakeSession, SessionOptions};
+use poolsight_lake::{LakeError, LakeLock};
 use std::sync::Arc;
 
 /// The `[geoip]` databases of the config (none: the detections use their coarse rules).
@@ -73,11 +74,16 @@ async fn window(
 }
 
 /// Runs the detections; returns the findings (stored in the lake unless `store` is false).
+///
+/// Findings are stored under the lake's writer lock: `lock` when the caller
+/// holds it already (`run`, for its whole run), else taken here (another
+/// writer holding it is [`LakeError::Locked`]).
 pub async fn run_detections(
     config: &Config,
     lake: &Path,
     args: &DetectArgs,
     geoip: Arc<GeoIp>,
+    lock: Option<&LakeLock>,
 ) -> Result<Vec<Finding>> {
     if !lake.join("events").is_dir() {
         bail!(
@@ -85,6 +91,9 @@ pub async fn run_detections(
             lake.display()
         );
     }
+    // The stored findings are read by the session too: a damaged file is
+    // reported by name here, before any detection runs.
+    load_findings(&poolsight_lake::Lake::open(lake)?)?;
     let catalog = catalog(config)?;
     let options = window(
         lake,
@@ -119,7 +128,15 @@ pub async fn run_detections(
             .then_with(|| a.finding_id.cmp(&b.finding_id))
     });
     if !args.no_store {
-        let stored = store_findings(session.lake(), &findings)?;
+        let taken;
+        let lock = match lock {
+            Some(lock) => lock,
+            None => {
+                taken = session.lake().lock()?;
+                &taken
+            }
+        };
+        let stored = store_findings(session.lake(), &findings, lock)?;
         tracing::info!(
             new = stored.new,
             updated = stored.updated,
@@ -204,7 +221,21 @@ pub fn fails(findings: &[Finding], threshold: Option<Severity>) -> bool {
 pub fn run(args: &DetectArgs, config: &Config) -> Result<u8> {
     let lake = config.lake_or(args.lake.as_deref());
     let runtime = super::runtime()?;
-    let findings = runtime.block_on(run_detections(config, &lake, args, geoip(config)?))?;
+    let findings = match runtime.block_on(run_detections(config, &lake, args, geoip(config)?, None))
+    {
+        Ok(findings) => findings,
+        Err(error) => {
+            if let Some(LakeError::Locked { path, lock }) = error.downcast_ref::<LakeError>() {
+                eprintln!(
+                        "poolsight detect: the lake {} is in use by another poolsight run (lock {}); findings were not stored. Run again when it ends, or add --no-store.",
+                        path.display(),
+                        lock.display()
+                    );
+                return Ok(crate::EXIT_BUSY);
+            }
+            return Err(error);
+        }
+    };
     match &args.output {
         Some(path) => {
             let mut file = std::fs::File::create(path)
