@@ -6,7 +6,8 @@
 //! (`2026-11-20..2026-11-21T06:00`). The resolved window also picks the
 //! bucket width of time series (about 60 buckets across the window).
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
+use poolsight_model::time::{parse_instant, parse_span};
 
 /// What the user chose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,36 +25,6 @@ pub enum TimeWindow {
 
 /// The presets `t` cycles through.
 pub const PRESETS: &[&str] = &["1h", "24h", "7d", "all"];
-
-fn parse_span(text: &str) -> Option<Duration> {
-    let text = text.trim();
-    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
-    let unit = &text[digits.len()..];
-    let n: i64 = digits.parse().ok().filter(|n| *n > 0)?;
-    match unit {
-        "m" | "min" => Duration::try_minutes(n),
-        "h" => Duration::try_hours(n),
-        "d" => Duration::try_days(n),
-        "w" => Duration::try_weeks(n),
-        _ => None,
-    }
-}
-
-fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
-    let text = text.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(text.trim_end_matches('Z'), format) {
-            return Some(Utc.from_utc_datetime(&t));
-        }
-    }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| Utc.from_utc_datetime(&t))
-}
 
 impl TimeWindow {
     /// `1h`, `24h`, `7d`, `90m`, `2w`, `all`, or `SINCE..UNTIL` (RFC 3339,
@@ -116,11 +87,17 @@ impl TimeWindow {
     ) -> ResolvedWindow {
         let (since, until) = match self {
             TimeWindow::All => (None, None),
-            TimeWindow::Last(span) => (newest.map(|n| n - *span), None),
+            TimeWindow::Last(span) => (
+                newest.map(|n| {
+                    n.checked_sub_signed(*span)
+                        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+                }),
+                None,
+            ),
             TimeWindow::Range { since, until } => (Some(*since), Some(*until)),
         };
         let start = since.or(oldest);
-        let end = until.or(newest.map(|n| n + Duration::seconds(1)));
+        let end = until.or(newest.map(|n| n.checked_add_signed(Duration::seconds(1)).unwrap_or(n)));
         let span_seconds = match (start, end) {
             (Some(s), Some(e)) => (e - s).num_seconds().max(60),
             _ => 3600,
@@ -259,5 +236,16 @@ mod tests {
         assert_eq!(all.bucket_seconds, 1800);
         assert_eq!(bucket_for(3600), 60);
         assert_eq!(bucket_for(7 * 86400), 10800);
+    }
+
+    #[test]
+    fn extreme_windows_and_lake_times_do_not_panic() {
+        let huge = TimeWindow::parse("9999999w").unwrap();
+        for newest in [DateTime::<Utc>::MAX_UTC, DateTime::<Utc>::MIN_UTC] {
+            for window in [huge, TimeWindow::All, TimeWindow::parse("1h").unwrap()] {
+                let _ = window.resolve(Some(DateTime::<Utc>::MIN_UTC), Some(newest));
+            }
+        }
+        assert!(TimeWindow::parse("99999999999999d").is_err());
     }
 }

@@ -799,5 +799,6 @@ fn rejection_kind(rejection: &Rejection) -> &'static str {
         Rejection::BadEventTime(_) => "bad_event_time",
         Rejection::UnknownShape(_) => "unknown_shape",
         Rejection::NestedEnvelope => "nested_envelope",
+        Rejection::ImplausibleTime(_) => "implausible_time",
     }
 }

@@ -572,3 +572,36 @@ fn whole_document_reads_are_streamed_element_by_element() {
     assert!(quarantine[0].source.ends_with("big.json.gz"));
     assert_eq!(summary.files_failed, 1);
 }
+
+/// Hardening #12: an event dated 2099 (or before 2013) is quarantined as
+/// `implausible_time` instead of becoming the lake's newest event (which
+/// every relative window counts back from); no `event_date=invalid` folder.
+#[test]
+fn event_times_that_cannot_be_real_are_quarantined() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = [
+        record("good", "2024-03-01T10:00:00Z", "GetObject"),
+        record("future", "2099-12-31T00:00:00Z", "GetObject"),
+        record("ancient", "1999-01-01T00:00:00Z", "GetObject"),
+    ]
+    .map(|r| r.to_string())
+    .join("\n");
+    let file = write(&dir.path().join("in/times.jsonl"), lines.as_bytes());
+    let lake = dir.path().join("lake");
+    let summary = ingest(&[file], &lake);
+    assert_eq!(
+        (summary.written, summary.quarantined),
+        (1, 2),
+        "{summary:?}"
+    );
+    let quarantine = quarantine_rows(&lake);
+    assert!(
+        quarantine.iter().all(|q| q.kind == "implausible_time"),
+        "{quarantine:#?}"
+    );
+    let partitions: Vec<String> = fs::read_dir(lake.join("events"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(partitions, vec!["event_date=2024-03-01"]);
+}

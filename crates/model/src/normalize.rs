@@ -19,7 +19,7 @@ use crate::json::{self, canonical_json, CowStr, RawObject, WrongType};
 use crate::principal::UserIdentity;
 use crate::redact::redact_json as redact_secrets;
 use crate::resources::touched;
-use crate::time::{epoch_number_to_micros, parse_event_time};
+use crate::time::{epoch_number_to_micros, is_plausible, parse_event_time};
 
 /// Where a record came from; copied into the provenance columns.
 #[derive(Debug, Clone)]
@@ -77,6 +77,8 @@ pub enum Rejection {
     UnknownShape(String),
     #[error("an EventBridge envelope inside an EventBridge envelope: AWS wraps a record once, so this is not an event")]
     NestedEnvelope,
+    #[error("event time {0} is implausible: before 2013 or more than a day after it was ingested (a wrong clock, or a record made to move every relative window)")]
+    ImplausibleTime(String),
 }
 
 /// Top-level record fields mapped to their own columns. Anything else goes
@@ -178,17 +180,28 @@ fn parse_object(text: &str) -> Result<RawObject<'_>, Rejection> {
     RawObject::parse(text).map_err(|e| Rejection::InvalidJson(e.to_string()))
 }
 
-/// A CloudTrail record or an API Gateway access log line.
+/// A CloudTrail record or an API Gateway access log line, with a
+/// plausible time.
 fn normalize_record<'a>(
     text: &'a str,
     object: &RawObject<'a>,
     origin: &Origin<'a>,
     options: &NormalizeOptions,
 ) -> Result<Event<'a>, Rejection> {
-    if crate::apigateway::looks_like_access_log(object) {
-        return crate::apigateway::normalize_access_log(text, object, origin, options);
+    let event = if crate::apigateway::looks_like_access_log(object) {
+        crate::apigateway::normalize_access_log(text, object, origin, options)?
+    } else {
+        normalize_object(text, object, origin, options)?
+    };
+    match event.event_time {
+        Some(micros) if !is_plausible(micros, options.ingested_at) => {
+            let shown = chrono::DateTime::from_timestamp_micros(micros)
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| format!("{micros} µs"));
+            Err(Rejection::ImplausibleTime(shown))
+        }
+        _ => Ok(event),
     }
-    normalize_object(text, object, origin, options)
 }
 
 fn normalize_object<'a>(

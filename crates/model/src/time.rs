@@ -1,6 +1,6 @@
 //! Timestamps as CloudTrail writes them, into microseconds since the epoch (UTC).
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
 /// Parses an `eventTime`: RFC 3339 (`2023-01-19T16:55:08Z`, with or without
 /// fractional seconds or an offset), or `YYYY-MM-DD HH:MM:SS` taken as UTC.
@@ -52,9 +52,73 @@ fn parse_fast_utc(text: &str) -> Option<i64> {
     Some(time.and_utc().timestamp_micros())
 }
 
+/// A span as users write it: `90m` (or `90min`), `24h`, `7d`, `2w`. `None`
+/// for anything else, zero, or a span too long to be a time difference.
+pub fn parse_span(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &text[digits.len()..];
+    let n: i64 = digits.parse().ok().filter(|n| *n > 0)?;
+    match unit {
+        "m" | "min" => Duration::try_minutes(n),
+        "h" => Duration::try_hours(n),
+        "d" => Duration::try_days(n),
+        "w" => Duration::try_weeks(n),
+        _ => None,
+    }
+}
+
+/// An instant as users write it: RFC 3339, `YYYY-MM-DDTHH:MM[:SS]`,
+/// `YYYY-MM-DD HH:MM`, or a date (midnight); UTC unless an offset is given.
+pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text.trim_end_matches('Z'), format) {
+            return Some(Utc.from_utc_datetime(&t));
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| Utc.from_utc_datetime(&t))
+}
+
+/// A time expression: an instant, or a span back from `now`. `Err` says
+/// what is accepted (a span reaching before the calendar's start included).
+pub fn parse_time_expression(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if let Some(instant) = parse_instant(text) {
+        return Ok(instant);
+    }
+    if let Some(span) = parse_span(text) {
+        return now
+            .checked_sub_signed(span)
+            .ok_or_else(|| format!("{text:?} reaches back before any date there can be"));
+    }
+    Err(format!(
+        "{text:?} is not a time: use RFC 3339 (2026-11-27T10:00:00Z), a date (2026-11-27), or a span back from now (90m, 24h, 7d, 2w)"
+    ))
+}
+
+/// The earliest plausible event time: 2013-01-01 (CloudTrail began in
+/// November 2013), microseconds.
+pub const EARLIEST_PLAUSIBLE_MICROS: i64 = 1_356_998_400_000_000;
+
+/// How far after the moment of ingest an event may be stamped (clock skew,
+/// time zones written wrong): one day, microseconds.
+pub const FUTURE_TOLERANCE_MICROS: i64 = 86_400_000_000;
+
+/// Whether an event stamped `micros` can be real when ingested at `now`:
+/// not before 2013, not more than a day after `now`.
+pub fn is_plausible(micros: i64, now: i64) -> bool {
+    micros >= EARLIEST_PLAUSIBLE_MICROS && micros <= now.saturating_add(FUTURE_TOLERANCE_MICROS)
+}
+
 /// A number that is an epoch time: milliseconds when large, else seconds.
 pub fn epoch_number_to_micros(value: i64) -> i64 {
-    if value.abs() >= 100_000_000_000 {
+    if value.unsigned_abs() >= 100_000_000_000 {
         value.saturating_mul(1_000)
     } else {
         value.saturating_mul(1_000_000)

@@ -67,3 +67,31 @@ fn deeply_nested_values_inside_a_record_are_kept_not_overflowed() {
     // resources from); nothing recursed per level.
     assert_eq!(result, Ok(true));
 }
+
+#[test]
+fn event_times_implausible_or_extreme_are_rejected_without_panicking() {
+    let with_time = |time: &str| RECORD.replace(r#""2026-11-20T10:00:00Z""#, time);
+    for time in [
+        r#""2099-01-01T00:00:00Z""#,
+        r#""2012-12-31T23:59:59Z""#,
+        r#""1970-01-01T00:00:00Z""#,
+        r#""+262143-12-31T23:59:59Z""#,
+        "1e300",
+        "-1e300",
+        "9223372036854775807",
+        "-9223372036854775808",
+        "4102444800",
+    ] {
+        let line = with_time(time);
+        match normalize_line(&line) {
+            Err(Rejection::ImplausibleTime(_)) | Err(Rejection::BadEventTime(_)) => {}
+            other => panic!("{time}: {other:?}"),
+        }
+    }
+    // An hour ahead (a skewed clock) and 2013 onwards are fine.
+    let soon = (chrono::Utc::now() + chrono::Duration::hours(1))
+        .format("\"%Y-%m-%dT%H:%M:%SZ\"")
+        .to_string();
+    assert!(normalize_line(&with_time(&soon)).is_ok());
+    assert!(normalize_line(&with_time(r#""2013-11-13T00:00:00Z""#)).is_ok());
+}

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use poolsight_collect::{CollectOptions, Collector, SourceProgress, SourceReport, Window};
 use poolsight_config::Config;
 use poolsight_ingest::{IngestError, Pipeline};
@@ -20,26 +20,10 @@ use crate::output::terminal_safe;
 /// Exit code when some sources failed and the others collected.
 pub const EXIT_PARTIAL: u8 = 3;
 
-/// Parses `--from/--to`: RFC 3339, `YYYY-MM-DD` (midnight UTC), or a span
-/// back from now (`90m`, `24h`, `7d`).
+/// Parses `--from/--to` (and `detect --since/--until`): the one time
+/// expression syntax of `poolsight_model::time`.
 pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
-        return Ok(time.with_timezone(&Utc));
-    }
-    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        return Ok(date.and_hms_opt(0, 0, 0).expect("midnight").and_utc());
-    }
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
-    if let Ok(n) = number.parse::<i64>() {
-        let span = match unit {
-            "m" => chrono::Duration::minutes(n),
-            "h" => chrono::Duration::hours(n),
-            "d" => chrono::Duration::days(n),
-            _ => bail!("{text:?}: unknown unit {unit:?} (use m, h or d)"),
-        };
-        return Ok(now - span);
-    }
-    bail!("{text:?} is not a time: use RFC 3339 (2026-11-27T10:00:00Z), a date (2026-11-27) or a span back from now (90m, 24h, 7d)")
+    poolsight_model::time::parse_time_expression(text, now).map_err(anyhow::Error::msg)
 }
 
 pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> Result<u8> {
@@ -322,9 +306,17 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("RFC 3339"));
-        assert!(parse_time("3w", now)
+        assert!(parse_time("3y", now)
             .unwrap_err()
             .to_string()
-            .contains("unknown unit"));
+            .contains("not a time"));
+        assert!(parse_time("99999999999d", now)
+            .unwrap_err()
+            .to_string()
+            .contains("not a time"));
+        assert!(parse_time("9999999w", now)
+            .unwrap_err()
+            .to_string()
+            .contains("before any date"));
     }
 }
