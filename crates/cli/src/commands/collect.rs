@@ -313,6 +313,10 @@ mod tests {
         assert!(parse_time("99999999999d", now)
             .unwrap_err()
             .to_string()
+            .contains("before any date"));
+        assert!(parse_time("9999999999999999d", now)
+            .unwrap_err()
+            .to_string()
             .contains("not a time"));
         assert!(parse_time("9999999w", now)
             .unwrap_err()
