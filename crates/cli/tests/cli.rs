@@ -692,3 +692,89 @@ fn permissions_of_a_new_lake_are_private() {
     );
     assert!(output.status.success(), "{:?}", text(&output));
 }
+
+/// Hardening #16: a lake whose path holds `[`, `*`, `?`, spaces or
+/// non-ASCII is read as that path (not a glob): every event is counted and
+/// the detections find what they find elsewhere.
+#[test]
+fn lake_paths_with_glob_characters_are_paths() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = sample_lake(dir.path());
+    let odd = dir.path().join("a [1] * ? é").join("lake");
+    fs::create_dir_all(odd.parent().unwrap()).unwrap();
+    let output = poolsight(
+        &["ingest", "sample", "--lake", odd.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(output.status.success(), "{:?}", text(&output));
+    let count = |lake: &Path| {
+        let output = poolsight(
+            &[
+                "sql",
+                "--lake",
+                lake.to_str().unwrap(),
+                "--format",
+                "csv",
+                "SELECT count(*) AS n FROM events",
+            ],
+            dir.path(),
+        );
+        assert!(output.status.success(), "{:?}", text(&output));
+        text(&output).0
+    };
+    assert_eq!(count(&odd), count(&plain));
+    assert_ne!(count(&odd), "n\n0\n");
+    let findings = |lake: &Path| {
+        let output = poolsight(
+            &[
+                "detect",
+                "--lake",
+                lake.to_str().unwrap(),
+                "--no-store",
+                "--format",
+                "jsonl",
+            ],
+            dir.path(),
+        );
+        assert!(
+            output.status.code().is_some_and(|c| c <= 1),
+            "{:?}",
+            text(&output)
+        );
+        text(&output).0.lines().count()
+    };
+    let found = findings(&odd);
+    assert!(found > 0);
+    assert_eq!(found, findings(&plain));
+}
+
+/// Hardening #17: `lint --lake` with a path that does not exist is an error
+/// and creates nothing; lint's own scratch lake is gone afterwards.
+#[test]
+fn lint_with_a_mistyped_lake_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let typo = dir.path().join("laek");
+    let output = poolsight(&["lint", "--lake", typo.to_str().unwrap()], dir.path());
+    assert_eq!(output.status.code(), Some(2), "{:?}", text(&output));
+    assert!(
+        text(&output).1.contains("does not exist"),
+        "{:?}",
+        text(&output)
+    );
+    assert!(!typo.exists(), "lint created the mistyped lake");
+    // Its own temporary folder, to see what lint leaves there.
+    let tmp = dir.path().join("tmp");
+    fs::create_dir_all(&tmp).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_poolsight"))
+        .arg("lint")
+        .current_dir(dir.path())
+        .env("TMPDIR", &tmp)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    let left: Vec<_> = fs::read_dir(&tmp)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "lint left {left:?}");
+}

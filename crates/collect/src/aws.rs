@@ -144,8 +144,11 @@ pub fn describe<E: std::error::Error + 'static, R: std::fmt::Debug>(
     aws_sdk_s3::error::DisplayErrorContext(error).to_string()
 }
 
-/// Calls an SDK operation, trying again (with exponential backoff) when
-/// the error is transient even after the SDK's own retries, up to
+/// Calls an SDK operation. The SDK's standard retries (throttling, 5xx,
+/// timeouts, dropped connections; `max_attempts` in all, with backoff and
+/// a retry quota) are the one retry layer: retrying those again here would
+/// multiply the attempts (6 × 6). Only a response the SDK could not read
+/// (`ResponseError`: a body cut off mid-way) is tried again, up to
 /// `attempts` times.
 pub async fn call_with_retries<T, E, F, Fut>(
     operation: &str,
@@ -164,7 +167,9 @@ where
         attempt += 1;
         match call().await {
             Ok(value) => return Ok(value),
-            Err(error) if attempt < attempts.max(1) && is_transient(&error) => {
+            Err(error)
+                if attempt < attempts.max(1) && matches!(error, SdkError::ResponseError(_)) =>
+            {
                 let wait = backoff(attempt);
                 tracing::warn!(operation, attempt, wait_ms = wait.as_millis() as u64, error = %describe(&error), "transient AWS error; retrying");
                 tokio::time::sleep(wait).await;

@@ -92,7 +92,11 @@ impl Sink {
             .await
             .expect("a sink always owns its workers");
         let (worker, result) = finished.map_err(|_| CollectError::WorkerPanicked)?;
-        result?;
+        if let Err(error) = result {
+            // The worker stays: its counts are part of the sink's totals.
+            self.idle.push(worker);
+            return Err(error.into());
+        }
         Ok(worker)
     }
 
@@ -106,8 +110,14 @@ impl Sink {
             let before = worker.counts();
             let result = job(&mut worker);
             let after = worker.counts();
-            SourceProgress::add(&progress.records, after.records - before.records);
-            SourceProgress::add(&progress.written, after.written - before.written);
+            SourceProgress::add(
+                &progress.records,
+                after.records.saturating_sub(before.records),
+            );
+            SourceProgress::add(
+                &progress.written,
+                after.written.saturating_sub(before.written),
+            );
             (worker, result)
         }));
     }
@@ -196,11 +206,12 @@ impl Sink {
         for worker in &self.idle {
             total += worker.counts();
         }
+        // Saturating: a worker lost to a panic takes its counts with it.
         let since = PayloadCounts {
-            records: total.records - self.flushed.records,
-            written: total.written - self.flushed.written,
-            duplicates: total.duplicates - self.flushed.duplicates,
-            quarantined: total.quarantined - self.flushed.quarantined,
+            records: total.records.saturating_sub(self.flushed.records),
+            written: total.written.saturating_sub(self.flushed.written),
+            duplicates: total.duplicates.saturating_sub(self.flushed.duplicates),
+            quarantined: total.quarantined.saturating_sub(self.flushed.quarantined),
         };
         self.flushed = total;
         Ok(since)

@@ -281,3 +281,41 @@ async fn faults_between_the_sdk_and_the_emulator_lose_and_repeat_nothing() {
         "every kind of fault happened"
     );
 }
+
+/// Hardening #17: the SDK's retries and poolsight's own do not multiply: a
+/// request that keeps failing is sent `max_attempts` times in all (here 3),
+/// not 3 × 3, and the source reports the failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdk_retries_do_not_multiply_with_the_outer_retry() {
+    let server = LookupServer::start(&[], LookupServerOptions::default());
+    let proxy = FaultProxy::start(
+        &server.endpoint(),
+        FaultPlan {
+            error_every: 1,
+            ..Default::default()
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "lake = {:?}\n[aws]\nregion = \"us-east-1\"\nendpoint_url = {:?}\n[collect]\nmax_attempts = 3\n[[source.cloudtrail_lookup]]\nregions = [\"us-east-1\"]\n",
+        dir.path().join("lake").display().to_string(),
+        proxy.endpoint()
+    );
+    let config =
+        poolsight_config::Config::parse(&text, std::path::Path::new("/test/poolsight.toml"))
+            .unwrap();
+    aws_test_env();
+    let options = poolsight_collect::CollectOptions::from_config(&config);
+    let collector = poolsight_collect::Collector::new(&config, options).unwrap();
+    let lake = dir.path().join("lake");
+    let (pipeline, _) = tokio::task::spawn_blocking(move || {
+        poolsight_ingest::Pipeline::open(&lake, poolsight_ingest::IngestOptions::default())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let reports = collector.run(std::sync::Arc::clone(&pipeline)).await;
+    assert_eq!(reports[0].status, "failed", "{:?}", reports[0]);
+    let sent = proxy.stats().requests.load(Ordering::Relaxed);
+    assert_eq!(sent, 3, "attempts of the one failing request");
+}

@@ -133,12 +133,11 @@ impl LakeSession {
         .await?;
         let findings_file = findings::findings_file(&lake);
         if findings_file.is_file() {
-            ctx.register_parquet(
-                "findings",
-                findings_file.to_string_lossy().as_ref(),
-                Default::default(),
-            )
-            .await?;
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default()));
+            let config = ListingTableConfig::new(listing_url(&findings_file)?)
+                .with_listing_options(options)
+                .with_schema(findings::findings_schema());
+            ctx.register_table("findings", Arc::new(ListingTable::try_new(config)?))?;
         } else {
             let empty = MemTable::try_new(findings::findings_schema(), vec![vec![]])?;
             ctx.register_table("findings", Arc::new(empty))?;
@@ -222,6 +221,25 @@ impl LakeSession {
     }
 }
 
+/// The listing URL of a local folder or file, built from the path itself:
+/// `[`, `*`, `?`, spaces and non-ASCII in it are names, never a glob.
+fn listing_url(path: &Path) -> Result<ListingTableUrl, DetectError> {
+    let absolute = std::fs::canonicalize(path).map_err(|e| LakeError::io(path, e))?;
+    let url = if absolute.is_dir() {
+        url::Url::from_directory_path(&absolute)
+    } else {
+        url::Url::from_file_path(&absolute)
+    }
+    .map_err(|()| DetectError::Path {
+        path: absolute.clone(),
+        reason: "cannot be written as a file URL".into(),
+    })?;
+    Ok(ListingTableUrl::try_new(url, None)?)
+}
+
+/// Registers the Parquet files under `dir` (Hive-partitioned by
+/// `partition_column`) as `name`; a folder that does not exist yet is an
+/// empty table (nothing is created: readers do not write).
 async fn register_parquet_table(
     ctx: &SessionContext,
     name: &str,
@@ -229,17 +247,24 @@ async fn register_parquet_table(
     schema: arrow::datatypes::SchemaRef,
     partition_column: &str,
 ) -> Result<(), DetectError> {
-    std::fs::create_dir_all(dir).map_err(|e| LakeError::io(dir, e))?;
-    let absolute = std::fs::canonicalize(dir).map_err(|e| LakeError::io(dir, e))?;
-    let mut url_text = absolute.display().to_string();
-    if !url_text.ends_with('/') {
-        url_text.push('/');
+    if !dir.is_dir() {
+        let mut fields: Vec<arrow::datatypes::FieldRef> = schema.fields().iter().cloned().collect();
+        fields.push(Arc::new(arrow::datatypes::Field::new(
+            partition_column,
+            DataType::Utf8,
+            true,
+        )));
+        let empty = MemTable::try_new(
+            Arc::new(arrow::datatypes::Schema::new(fields)),
+            vec![vec![]],
+        )?;
+        ctx.register_table(name, Arc::new(empty))?;
+        return Ok(());
     }
-    let url = ListingTableUrl::parse(&url_text)?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
         .with_table_partition_cols(vec![(partition_column.to_string(), DataType::Utf8)]);
-    let config = ListingTableConfig::new(url)
+    let config = ListingTableConfig::new(listing_url(dir)?)
         .with_listing_options(options)
         .with_schema(schema);
     let table = ListingTable::try_new(config)?;

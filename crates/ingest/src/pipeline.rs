@@ -228,9 +228,22 @@ impl Pipeline {
             max_record_bytes: options.max_record_bytes,
             ingested_at: chrono::Utc::now().timestamp_micros(),
         };
+        let quarantine = QuarantineWriter::new(&lake, &run_id);
+        for (was, now, why) in &stats.moved_aside {
+            quarantine.add(QuarantineEntry {
+                reason_kind: "damaged_parquet".into(),
+                reason: format!(
+                    "this file in events/ cannot be read as poolsight events ({why}); it was moved to {} so that readers and later runs work",
+                    now.display()
+                ),
+                source_uri: was.display().to_string(),
+                position: "file".into(),
+                ..Default::default()
+            })?;
+        }
         Ok((
             Arc::new(Self {
-                quarantine: QuarantineWriter::new(&lake, &run_id),
+                quarantine,
                 lake,
                 run_id,
                 options,

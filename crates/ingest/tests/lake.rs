@@ -605,3 +605,62 @@ fn event_times_that_cannot_be_real_are_quarantined() {
         .collect();
     assert_eq!(partitions, vec!["event_date=2024-03-01"]);
 }
+
+/// Hardening #15: a damaged or foreign Parquet file in `events/` is moved
+/// aside (named in a warning and the quarantine) instead of failing every
+/// later ingest at the dedup index.
+#[test]
+fn a_corrupt_or_foreign_parquet_file_in_events_is_moved_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let first = write(
+        &dir.path().join("in/a.jsonl"),
+        record("kept-1", "2024-03-01T10:00:00Z", "GetObject")
+            .to_string()
+            .as_bytes(),
+    );
+    ingest(&[first], &lake);
+    let partition = lake.join("events/event_date=2024-03-01");
+    write(
+        &partition.join("part-garbage.parquet"),
+        b"PAR1 not really parquet PAR1",
+    );
+    // A valid Parquet file that is not ours (no event_key column).
+    let foreign = {
+        let batch = arrow::record_batch::RecordBatch::try_from_iter(vec![(
+            "x",
+            std::sync::Arc::new(arrow::array::Int64Array::from(vec![1, 2]))
+                as arrow::array::ArrayRef,
+        )])
+        .unwrap();
+        let mut bytes = Vec::new();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        bytes
+    };
+    write(&partition.join("part-foreign.parquet"), &foreign);
+    let second = write(
+        &dir.path().join("in/b.jsonl"),
+        record("kept-2", "2024-03-01T11:00:00Z", "GetObject")
+            .to_string()
+            .as_bytes(),
+    );
+    let summary = ingest(&[second], &lake);
+    assert_eq!(summary.written, 1, "{summary:?}");
+    let keys: BTreeSet<String> = lake_rows(&lake).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from(["kept-1".to_string(), "kept-2".to_string()])
+    );
+    let damaged: Vec<_> = quarantine_rows(&lake)
+        .into_iter()
+        .filter(|q| q.kind == "damaged_parquet")
+        .collect();
+    assert_eq!(damaged.len(), 2, "{damaged:#?}");
+    assert!(!partition.join("part-garbage.parquet").exists());
+    assert!(lake
+        .join("_state/damaged/events/event_date=2024-03-01")
+        .is_dir());
+}

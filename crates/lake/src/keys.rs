@@ -30,11 +30,13 @@ pub struct KeyIndex {
 }
 
 /// What loading the index did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct KeyIndexStats {
     pub files: usize,
     pub keys: usize,
     pub rebuilt_sidecars: usize,
+    /// Files of `events/` that could not be read as events: `(was, now, why)`.
+    pub moved_aside: Vec<(PathBuf, PathBuf, String)>,
 }
 
 impl KeyIndex {
@@ -48,13 +50,33 @@ impl KeyIndex {
             let sidecar = sidecar_path(lake, &file);
             let keys = match read_sidecar(&sidecar, &file) {
                 Some(keys) => keys,
-                None => {
-                    let mut keys = keys_of_parquet_file(&file)?;
-                    keys.sort_unstable();
-                    write_sidecar_at(&sidecar, &keys)?;
-                    stats.rebuilt_sidecars += 1;
-                    keys
-                }
+                None => match keys_of_parquet_file(&file) {
+                    Ok(mut keys) => {
+                        keys.sort_unstable();
+                        write_sidecar_at(&sidecar, &keys)?;
+                        stats.rebuilt_sidecars += 1;
+                        keys
+                    }
+                    Err(LakeError::Io { path, source }) => {
+                        return Err(LakeError::Io { path, source });
+                    }
+                    Err(damage) => {
+                        // Not ours, or damaged: it would fail every reader
+                        // and every later run. Set it aside, say so, go on.
+                        let moved = lake.move_aside(&file)?;
+                        tracing::warn!(
+                            file = %file.display(),
+                            moved_to = %moved.display(),
+                            error = %damage,
+                            "a Parquet file in events/ cannot be read as poolsight events; moved aside"
+                        );
+                        stats
+                            .moved_aside
+                            .push((file.clone(), moved, damage.to_string()));
+                        stats.files -= 1;
+                        continue;
+                    }
+                },
             };
             existing.extend_from_slice(&keys);
         }

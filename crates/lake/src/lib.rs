@@ -178,6 +178,23 @@ impl Lake {
         Ok(removed)
     }
 
+    /// Moves a file out of the tables into `_state/damaged/` (same relative
+    /// path, plus a unique suffix); returns where it went.
+    pub fn move_aside(&self, file: &Path) -> Result<PathBuf> {
+        let relative = file.strip_prefix(&self.root).unwrap_or(file);
+        let mut target = self.state_dir().join("damaged").join(relative);
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        target.set_file_name(format!("{name}.{}", new_run_id()));
+        if let Some(parent) = target.parent() {
+            fsio::create_dir_durable(parent)?;
+        }
+        fsio::rename_durable(file, &target)?;
+        Ok(target)
+    }
+
     /// Every data file of the `events` table, sorted.
     pub fn event_files(&self) -> Result<Vec<PathBuf>> {
         parquet_files_under(&self.events_dir())
@@ -198,9 +215,12 @@ fn remove_temporaries_under(dir: &Path) -> Result<usize> {
     for entry in entries {
         let entry = entry.map_err(|e| LakeError::io(dir, e))?;
         let path = entry.path();
-        if path.is_dir() {
+        // The entry's own type: a symlink (to a folder or not) is never
+        // followed nor removed.
+        let kind = entry.file_type().map_err(|e| LakeError::io(&path, e))?;
+        if kind.is_dir() {
             removed += remove_temporaries_under(&path)?;
-        } else if path.extension().is_some_and(|ext| ext == "tmp") {
+        } else if kind.is_file() && path.extension().is_some_and(|ext| ext == "tmp") {
             fs::remove_file(&path).map_err(|e| LakeError::io(&path, e))?;
             removed += 1;
         }
@@ -226,7 +246,8 @@ pub fn parquet_files_under(dir: &Path) -> Result<Vec<PathBuf>> {
             if name.starts_with('.') || name.starts_with('_') {
                 continue;
             }
-            if path.is_dir() {
+            let kind = entry.file_type().map_err(|e| LakeError::io(&path, e))?;
+            if kind.is_dir() {
                 stack.push(path);
             } else if name.ends_with(".parquet") {
                 files.push(path);
@@ -283,5 +304,19 @@ mod tests {
             vec![partition.join("part-y.parquet")]
         );
         assert_eq!(lake.remove_stale_temporaries().unwrap(), 1);
+    }
+
+    #[test]
+    fn temporary_cleanup_does_not_follow_symlinks() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = dir.path().join("outside");
+        fs::create_dir_all(&outside).unwrap();
+        fs::write(outside.join("precious.tmp"), b"not ours").unwrap();
+        let lake = Lake::create(dir.path().join("lake")).unwrap();
+        std::os::unix::fs::symlink(&outside, lake.events_dir().join("link")).unwrap();
+        std::os::unix::fs::symlink(outside.join("precious.tmp"), lake.state_dir().join("x.tmp"))
+            .unwrap();
+        assert_eq!(lake.remove_stale_temporaries().unwrap(), 0);
+        assert!(outside.join("precious.tmp").is_file());
     }
 }

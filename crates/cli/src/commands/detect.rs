@@ -253,12 +253,21 @@ pub fn run(args: &DetectArgs, config: &Config) -> Result<u8> {
 
 pub fn run_lint(args: &LintArgs, config: &Config) -> Result<u8> {
     let catalog = catalog(config)?;
-    let scratch = tempfile_dir()?;
+    // Without --lake, the plans are checked against an empty scratch lake,
+    // removed when lint ends, whatever happens; a --lake must exist.
+    let scratch = tempfile::Builder::new()
+        .prefix("poolsight-lint-")
+        .tempdir()?;
     let lake = match &args.lake {
-        Some(lake) => lake.clone(),
-        None => scratch.clone(),
+        Some(lake) => {
+            poolsight_lake::Lake::open(lake)?;
+            lake.clone()
+        }
+        None => {
+            poolsight_lake::Lake::create(scratch.path())?;
+            scratch.path().to_path_buf()
+        }
     };
-    std::fs::create_dir_all(lake.join("events"))?;
     let runtime = super::runtime()?;
     let results = runtime.block_on(async {
         let session = LakeSession::open_with(
@@ -276,7 +285,6 @@ pub fn run_lint(args: &LintArgs, config: &Config) -> Result<u8> {
         Ok::<_, anyhow::Error>((detections, panels))
     })?;
     let (results, panels) = results;
-    let _ = std::fs::remove_dir_all(&scratch);
     let mut failed = 0;
     for (id, result) in &results {
         match result {
@@ -303,10 +311,4 @@ pub fn run_lint(args: &LintArgs, config: &Config) -> Result<u8> {
         panels.len()
     );
     Ok(if failed > 0 { crate::EXIT_ERROR } else { 0 })
-}
-
-fn tempfile_dir() -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("poolsight-lint-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }
