@@ -778,3 +778,44 @@ fn lint_with_a_mistyped_lake_creates_nothing() {
         .collect();
     assert!(left.is_empty(), "lint left {left:?}");
 }
+
+/// Hardening #21: `ingest` of a path that does not exist is a usage error
+/// (exit 2, one line naming it) and creates no lake.
+#[test]
+fn ingest_of_a_missing_path_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = poolsight(&["ingest", "/no/such/path", "--lake", "x"], dir.path());
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("/no/such/path") && stderr.contains("no such file"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("x").exists(), "a lake was created");
+}
+
+/// Hardening #20: an installed binary, run where there is no
+/// `sample-data/`, still has its demo: the same trail, generated, with the
+/// same findings as from the repository.
+#[test]
+fn demo_works_without_the_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let findings = |stdout: &str| {
+        stdout
+            .split("== Findings ==")
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let elsewhere = poolsight(&["demo", "--lake", "demo-lake"], dir.path());
+    let (stdout, stderr) = text(&elsewhere);
+    assert!(elsewhere.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("records: 5121 | written: 5000"), "{stdout}");
+    let lake = dir.path().join("repo-lake");
+    let from_repo = poolsight(&["demo", "--lake", lake.to_str().unwrap()], &repo_root());
+    let found = findings(&stdout);
+    assert!(found.lines().count() > 5, "{stdout}");
+    assert_eq!(found, findings(&text(&from_repo).0));
+    assert!(!dir.path().join("sample-data").exists());
+}

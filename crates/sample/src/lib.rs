@@ -69,6 +69,17 @@ impl Default for SampleOptions {
     }
 }
 
+/// The options `sample-data/` was written with (`poolsight sample --events
+/// 5000 --days 2 --seed 7 --other-sources`, see `sample-data/README.md`):
+/// the demo regenerates the very same files when the folder is not there.
+pub fn sample_data_options() -> SampleOptions {
+    SampleOptions {
+        events: 5000,
+        other_sources: true,
+        ..SampleOptions::default()
+    }
+}
+
 /// What was written.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SampleSummary {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use poolsight_detect::{report, LakeSession};
 use poolsight_ingest::IngestOptions;
 
@@ -11,25 +11,30 @@ use crate::cli::{DemoArgs, OutputFormat};
 use crate::output::write_batches;
 
 /// Where the sample data is: `--sample-data`, else `./sample-data`, else
-/// the repository this binary was built from.
-fn sample_data_dir(args: &DemoArgs) -> Result<PathBuf> {
+/// a copy generated into a temporary folder (the same files: `sample-data/`
+/// is what the seeded generator writes), so an installed binary has a demo.
+fn sample_data_dir(args: &DemoArgs) -> Result<(PathBuf, Option<tempfile::TempDir>)> {
     if let Some(dir) = &args.sample_data {
-        return Ok(dir.clone());
-    }
-    let candidates = [
-        PathBuf::from("sample-data"),
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample-data"),
-    ];
-    for candidate in candidates {
-        if candidate.is_dir() {
-            return Ok(candidate);
+        if !dir.is_dir() {
+            bail!("--sample-data {}: no such folder", dir.display());
         }
+        return Ok((dir.clone(), None));
     }
-    bail!("sample-data/ not found: run from the repository root or pass --sample-data DIR")
+    let here = PathBuf::from("sample-data");
+    if here.is_dir() {
+        return Ok((here, None));
+    }
+    let scratch = tempfile::Builder::new()
+        .prefix("poolsight-sample-")
+        .tempdir()?;
+    let out = scratch.path().join("sample-data");
+    poolsight_sample::generate(&out, &poolsight_sample::sample_data_options())
+        .context("generate the sample data")?;
+    Ok((out, Some(scratch)))
 }
 
 pub fn run(args: &DemoArgs) -> Result<u8> {
-    let sample = sample_data_dir(args)?;
+    let (sample, _scratch) = sample_data_dir(args)?;
     println!(
         "poolsight demo: ingesting {} into {}",
         sample.display(),

@@ -11,6 +11,16 @@ use poolsight_ingest::{ingest_paths, IngestOptions, IngestSummary};
 use crate::cli::IngestArgs;
 
 pub fn run(args: &IngestArgs, config: &Config) -> Result<u8> {
+    // A path that does not exist is a usage error: said before anything
+    // (a lake included) is created.
+    for path in &args.paths {
+        if std::fs::symlink_metadata(path).is_err() {
+            bail!(
+                "{}: no such file or folder (nothing was ingested; check the path)",
+                path.display()
+            );
+        }
+    }
     let lake = config.lake_or(args.lake.as_deref());
     let mut options = super::ingest_options(config);
     if let Some(bytes) = args.max_record_bytes {
