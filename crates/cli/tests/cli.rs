@@ -819,3 +819,28 @@ fn demo_works_without_the_repository() {
     assert_eq!(found, findings(&text(&from_repo).0));
     assert!(!dir.path().join("sample-data").exists());
 }
+
+/// Hardening #22: an unknown column in `sql` is one line with the closest
+/// names, not DataFusion's list of all seventy columns.
+#[test]
+fn an_unknown_column_in_sql_is_one_line_with_suggestions() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = sample_lake(dir.path());
+    let output = poolsight(
+        &[
+            "sql",
+            "--lake",
+            lake.to_str().unwrap(),
+            "SELECT identiy_id FROM events",
+        ],
+        dir.path(),
+    );
+    let (_, stderr) = text(&output);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("no column named identiy_id; did you mean identity_id"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("user_agent"), "{stderr}");
+}

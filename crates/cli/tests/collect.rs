@@ -172,3 +172,37 @@ fn collect_and_run_against_the_emulator() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("RFC 3339"));
 }
+
+/// Hardening #22: without credentials, the error is one readable line that
+/// names the sources tried and the fix.
+#[test]
+fn missing_aws_credentials_are_one_readable_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("poolsight.toml"),
+        "lake = \"lake\"\n[aws]\nregion = \"us-east-1\"\nendpoint_url = \"http://127.0.0.1:9\"\n[[source.s3]]\nname = \"trail\"\nbucket = \"b\"\n[collect]\nmax_attempts = 1\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_poolsight"))
+        .args(["collect", "--json"])
+        .current_dir(dir.path())
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/nonexistent/config")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+        .env("HOME", dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let error = summary["sources"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("no AWS credentials found (tried: Environment, Profile"),
+        "{error}"
+    );
+    assert!(error.contains("[aws] profile"), "{error}");
+    assert!(!error.contains('\n') && error.len() < 500, "{error}");
+}

@@ -1,7 +1,7 @@
 //! AWS SDK set-up shared by the sources: the default credential chain,
-//! profile/region/endpoint from `[aws]`, the SDK's standard retries
-//! (throttling, 5xx, transient I/O) with backoff, timeouts, and a request
-//! counter on every client.
+//! profile/region/endpoint from `[aws]`, one retry layer of our own
+//! (throttling, 5xx, transient I/O; `max_attempts` in all, with backoff),
+//! timeouts, and a request counter on every client.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -27,12 +27,10 @@ pub struct AwsSettings {
 /// Loads the shared SDK config (credentials from the default chain).
 pub async fn load_sdk_config(settings: &AwsSettings) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(settings.max_attempts.max(1))
-                .with_initial_backoff(Duration::from_millis(100))
-                .with_max_backoff(Duration::from_secs(20)),
-        )
+        // One retry layer, poolsight's own (`call_with_retries`, the S3
+        // download loop): the SDK retrying too would multiply the attempts
+        // (6 × 6), and its retry quota gives up under sustained faults.
+        .retry_config(RetryConfig::disabled())
         .timeout_config(
             TimeoutConfig::builder()
                 .connect_timeout(Duration::from_secs(10))
@@ -138,18 +136,40 @@ pub fn is_transient<E: ProvideErrorMetadata>(
 }
 
 /// `error code: message` of an SDK error, with its whole cause chain.
+/// Missing credentials are one line naming the sources tried and the fix,
+/// not the SDK's kilobyte of debug structure.
 pub fn describe<E: std::error::Error + 'static, R: std::fmt::Debug>(
     error: &SdkError<E, R>,
 ) -> String {
-    aws_sdk_s3::error::DisplayErrorContext(error).to_string()
+    let text = aws_sdk_s3::error::DisplayErrorContext(error).to_string();
+    explain_missing_credentials(&text).unwrap_or(text)
 }
 
-/// Calls an SDK operation. The SDK's standard retries (throttling, 5xx,
-/// timeouts, dropped connections; `max_attempts` in all, with backoff and
-/// a retry quota) are the one retry layer: retrying those again here would
-/// multiply the attempts (6 × 6). Only a response the SDK could not read
-/// (`ResponseError`: a body cut off mid-way) is tried again, up to
-/// `attempts` times.
+fn explain_missing_credentials(text: &str) -> Option<String> {
+    if !text.contains("no credentials found in chain") && !text.contains("CredentialsNotLoaded") {
+        return None;
+    }
+    let tried: Vec<&str> = text
+        .lines()
+        .skip_while(|line| !line.contains("Attempted:"))
+        .skip(1)
+        .take_while(|line| line.starts_with("  "))
+        .filter_map(|line| line.trim().split(':').next())
+        .collect();
+    let tried = if tried.is_empty() {
+        "the SDK's default chain".to_string()
+    } else {
+        tried.join(", ")
+    };
+    Some(format!(
+        "no AWS credentials found (tried: {tried}); set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, name a profile ([aws] profile in poolsight.toml, or AWS_PROFILE), or run where a role is attached (EC2 instance profile, ECS task role, EKS web identity)"
+    ))
+}
+
+/// Calls an SDK operation, trying again with exponential backoff when the
+/// error is transient (throttling, 5xx, timeouts, dropped or cut-off
+/// responses), `attempts` times in all. This is the only retry layer (the
+/// SDK's own retries are off), so `max_attempts` means what it says.
 pub async fn call_with_retries<T, E, F, Fut>(
     operation: &str,
     attempts: u32,
@@ -167,9 +187,7 @@ where
         attempt += 1;
         match call().await {
             Ok(value) => return Ok(value),
-            Err(error)
-                if attempt < attempts.max(1) && matches!(error, SdkError::ResponseError(_)) =>
-            {
+            Err(error) if attempt < attempts.max(1) && is_transient(&error) => {
                 let wait = backoff(attempt);
                 tracing::warn!(operation, attempt, wait_ms = wait.as_millis() as u64, error = %describe(&error), "transient AWS error; retrying");
                 tokio::time::sleep(wait).await;

@@ -264,13 +264,6 @@ async fn download(
                 if !aws::is_transient(&error) {
                     return Ok(Fetched::Unreadable(aws::describe(&error)));
                 }
-                if !matches!(error, aws_sdk_s3::error::SdkError::ResponseError(_)) {
-                    // The SDK retried it already (max_attempts in all).
-                    return Err(CollectError::Aws {
-                        operation: format!("s3:GetObject s3://{bucket}/{key}"),
-                        message: aws::describe(&error),
-                    });
-                }
                 aws::describe(&error)
             }
         };

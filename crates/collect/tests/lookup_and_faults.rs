@@ -250,11 +250,16 @@ async fn faults_between_the_sdk_and_the_emulator_lose_and_repeat_nothing() {
     );
     let dir = tempfile::tempdir().unwrap();
     let lake = dir.path().join("lake");
-    let config = config(
-        &lake,
-        &proxy.endpoint(),
-        "[[source.s3]]\nbucket = \"faulty\"\n[[source.cloudwatch_logs]]\nlog_group = \"faulty-group\"\n",
+    // Half the requests fail: 24 attempts make a lost request (0.49^24)
+    // practically impossible, as a scheduled run's outage budget would.
+    let text = format!(
+        "lake = {:?}\n[aws]\nregion = \"us-east-1\"\nendpoint_url = {:?}\n[collect]\nmax_attempts = 24\n[[source.s3]]\nbucket = \"faulty\"\n[[source.cloudwatch_logs]]\nlog_group = \"faulty-group\"\n",
+        lake.display().to_string(),
+        proxy.endpoint()
     );
+    let config =
+        poolsight_config::Config::parse(&text, std::path::Path::new("/test/poolsight.toml"))
+            .unwrap();
     let (reports, _) = collect(&config, Window::default()).await;
     let (first_s3, first_logs) = (reports[0].written, reports[1].written);
     assert_eq!(first_s3 + first_logs, expected.len() as u64, "{reports:?}");

@@ -378,14 +378,10 @@ async fn window_findings(
     Ok(())
 }
 
-/// A DataFusion error for a panel: without the list of every column of the
-/// schema that "No field named" errors append (it drowns the message).
+/// A DataFusion error for a panel: the unknown column and the closest
+/// ones, not the list of every column of the schema.
 fn query_error(error: datafusion::error::DataFusionError) -> String {
-    let text = error.to_string();
-    match text.find("Valid fields are") {
-        Some(cut) => text[..cut].trim_end().to_string(),
-        None => text,
-    }
+    poolsight_detect::explain::explain_query_error(&error)
 }
 
 async fn run_query(session: &LakeSession, sql: &str) -> Result<PanelData, String> {

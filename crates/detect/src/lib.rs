@@ -9,6 +9,7 @@
 //! the [`catalog`]. [`detect`] runs the detections into [`findings`].
 
 pub mod catalog;
+pub mod explain;
 pub mod findings;
 pub mod geoip;
 pub mod report;
@@ -36,8 +37,10 @@ use poolsight_lake::{Lake, LakeError};
 pub enum DetectError {
     #[error(transparent)]
     Lake(#[from] LakeError),
-    #[error("query failed: {0}")]
-    Query(#[from] DataFusionError),
+    /// Not a `source`: the explained text says it all, once (a chain
+    /// would repeat DataFusion's list of every column).
+    #[error("query failed: {}", explain::explain_query_error(.0))]
+    Query(DataFusionError),
     #[error("{path}: {reason}")]
     Path { path: PathBuf, reason: String },
     #[error("queries/{path}: {reason}")]
@@ -58,6 +61,12 @@ pub enum DetectError {
     },
     #[error("Arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+}
+
+impl From<DataFusionError> for DetectError {
+    fn from(error: DataFusionError) -> Self {
+        DetectError::Query(error)
+    }
 }
 
 /// What a session sees beyond the raw tables.

@@ -5,7 +5,7 @@
 
 use std::io::{IsTerminal, Read, Write};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use poolsight_config::Config;
 use poolsight_detect::{LakeSession, SessionOptions};
 
@@ -34,7 +34,7 @@ pub fn run(args: &SqlArgs, config: &Config) -> Result<u8> {
         let session = LakeSession::open_with(&lake, &options, &catalog).await?;
         match &args.query {
             Some(query) => {
-                let batches = session.query(query).await.context("the query failed")?;
+                let batches = session.query(query).await?;
                 write_batches(&mut std::io::stdout().lock(), &batches, args.format)?;
                 Ok(0)
             }
