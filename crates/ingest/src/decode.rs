@@ -143,6 +143,13 @@ pub fn starts_json_lines(head: &str) -> bool {
     objects >= 1 && objects * 2 > rest.len()
 }
 
+/// String fields a JSON line may wrap its record in (the field, its quoted
+/// name to look for, the format named).
+const LINE_WRAPPERS: &[(&str, &str, &str)] = &[
+    ("message", "\"message\"", "json_lines"),
+    ("CloudTrailEvent", "\"CloudTrailEvent\"", "lookup_events"),
+];
+
 /// Where a chunk of JSON Lines starts in its payload.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct LineCursor {
@@ -171,21 +178,28 @@ pub fn decode_json_lines<F: FnMut(Decoded<'_>)>(text: &str, cursor: LineCursor, 
             line: Some(number),
             byte_offset: Some(line_offset as i64),
         };
-        // A CloudWatch log event ({"message": "…", "timestamp": …}) wraps the record.
-        if json.contains("\"message\"") && !json.contains("\"eventVersion\"") {
+        // A line can wrap the record in a string field: a CloudWatch log
+        // event ({"message": "…", "timestamp": …}), or one item of
+        // `aws cloudtrail lookup-events` ({"EventId": …, "CloudTrailEvent": "…"},
+        // what `jq -c '.Events[]'` writes).
+        if let Some((field, _, format)) = LINE_WRAPPERS
+            .iter()
+            .find(|(_, quoted, _)| json.contains(quoted))
+            .filter(|_| !json.contains("\"eventVersion\""))
+        {
             if let Ok(object) = RawObject::parse(json) {
-                if let (Some(message), None) = (object.get("message"), object.get("eventTime")) {
-                    match serde_json::from_str::<CowStr>(message.get()) {
-                        Ok(CowStr(message)) => emit(Decoded::Record {
-                            text: &message,
+                if let (Some(inner), None) = (object.get(field), object.get("eventTime")) {
+                    match serde_json::from_str::<CowStr>(inner.get()) {
+                        Ok(CowStr(record)) => emit(Decoded::Record {
+                            text: &record,
                             position,
-                            format: "json_lines",
+                            format,
                         }),
                         Err(_) => emit(Decoded::Problem(Problem {
                             kind: "not_an_object",
                             reason: format!(
-                                "`message` is a JSON {}, expected a string holding a record",
-                                poolsight_model::json::json_type_name(message)
+                                "`{field}` is a JSON {}, expected a string holding a record",
+                                poolsight_model::json::json_type_name(inner)
                             ),
                             position,
                             raw: Some(json.to_string()),
@@ -367,6 +381,21 @@ mod tests {
         assert_eq!(records[1].1, "not json");
         assert_eq!(records[2].1, r#"{"eventID":"c"}"#);
         assert_eq!(records[3].1, r#"{"eventID":"d"}"#);
+    }
+
+    #[test]
+    fn lookup_events_items_one_per_line() {
+        let text = "{\"EventId\":\"y\",\"EventName\":\"GetId\",\"CloudTrailEvent\":\"{\\\"eventID\\\":\\\"y\\\"}\"}\n{\"EventId\":\"z\",\"CloudTrailEvent\":\"{\\\"eventID\\\":\\\"z\\\"}\"}\n";
+        let (kind, records, problems) = collect(text);
+        assert_eq!(kind, PayloadKind::JsonLines);
+        assert!(problems.is_empty());
+        assert_eq!(
+            records,
+            vec![
+                ("line 1".to_string(), r#"{"eventID":"y"}"#.to_string()),
+                ("line 2".to_string(), r#"{"eventID":"z"}"#.to_string())
+            ]
+        );
     }
 
     #[test]
