@@ -206,3 +206,82 @@ fn missing_aws_credentials_are_one_readable_line() {
     assert!(error.contains("[aws] profile"), "{error}");
     assert!(!error.contains('\n') && error.len() < 500, "{error}");
 }
+
+/// Crash test: `poolsight collect` killed with SIGKILL at several points of
+/// a run, then run to the end: the lake holds every event of the trail
+/// exactly once, and DuckDB reads it.
+#[test]
+fn collect_killed_at_random_points_then_rerun_holds_every_event_once() {
+    let moto = MotoServer::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(upload_sample(&moto.endpoint(), "crash-trail"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("poolsight.toml"),
+        format!(
+            "lake = \"lake\"\n[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n[[source.s3]]\nname = \"trail\"\nbucket = \"crash-trail\"\n[collect]\nconcurrency = 2\ncheckpoint_every_records = 400\n",
+            moto.endpoint()
+        ),
+    )
+    .unwrap();
+    // Kill points spread over a run (a whole run takes a few seconds here);
+    // a small pseudo-random jitter from the test's own clock.
+    let jitter = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_millis()
+        % 97) as u64;
+    for delay in [150, 400, 800, 1300, 2000, 3000] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_poolsight"));
+        command.args(["-q", "collect"]).current_dir(dir.path());
+        for (key, value) in aws_env_vars() {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay + jitter));
+        let _ = child.kill();
+        let _ = child.wait();
+        let output = poolsight(
+            &["sql", "--format", "csv", "SELECT count(*) AS n FROM events"],
+            dir.path(),
+        );
+        eprintln!(
+            "killed after {} ms: {}",
+            delay + jitter,
+            String::from_utf8_lossy(&output.stdout).replace('\n', " ")
+        );
+    }
+    let output = poolsight(&["collect", "--json"], dir.path());
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = poolsight(
+        &[
+            "sql",
+            "--format",
+            "csv",
+            "SELECT count(*) AS n, count(DISTINCT event_key) AS k FROM events",
+        ],
+        dir.path(),
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "n,k\n5000,5000\n");
+    let python = std::env::var("POOLSIGHT_PYTHON").unwrap_or_else(|_| "python3".into());
+    let duckdb = Command::new(&python)
+        .arg("-c")
+        .arg("import duckdb, sys; print(duckdb.sql(f\"SELECT count(*), count(DISTINCT event_key) FROM read_parquet('{sys.argv[1]}/events/*/*.parquet', hive_partitioning = true)\").fetchone())")
+        .arg(dir.path().join("lake"))
+        .output()
+        .expect("python with duckdb (scripts/test installs it)");
+    assert!(
+        duckdb.status.success(),
+        "{}",
+        String::from_utf8_lossy(&duckdb.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&duckdb.stdout).trim(),
+        "(5000, 5000)"
+    );
+}

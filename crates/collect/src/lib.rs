@@ -108,7 +108,7 @@ impl CollectOptions {
             workers_per_source: config.ingest.workers.unwrap_or(2).clamp(1, 4),
             filter_log_events_tps: collect.filter_log_events_tps.unwrap_or(5.0),
             lookup_events_tps: collect.lookup_events_tps.unwrap_or(2.0),
-            flush_every_records: 250_000,
+            flush_every_records: collect.checkpoint_every_records.unwrap_or(250_000).max(1),
         }
     }
 }

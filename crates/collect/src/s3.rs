@@ -497,11 +497,13 @@ async fn collect_prefix(
                 sink.payload(payload, uri).await?;
             }
             state.collected(&key);
-        }
-        if !backfill && sink.pending_records() >= context.options.flush_every_records {
-            state.prune(lookback);
-            sink.flush().await?;
-            save(state)?;
+            // Keys are handed over in key order, so the checkpoint can move
+            // after any object once what it covers is durable.
+            if !backfill && sink.pending_records() >= context.options.flush_every_records {
+                state.prune(lookback);
+                sink.flush().await?;
+                save(state)?;
+            }
         }
         token = page.next_continuation_token().map(str::to_string);
         if past_end || token.is_none() || page.is_truncated() != Some(true) {

@@ -189,6 +189,10 @@ pub struct CollectConfig {
     /// LookupEvents calls per second per account and region (default 2, the
     /// service quota).
     pub lookup_events_tps: Option<f64>,
+    /// A source makes its data durable and saves its checkpoint at least
+    /// every this many records (default 250000): lower means less work
+    /// repeated after a crash, more and smaller files.
+    pub checkpoint_every_records: Option<u64>,
 }
 
 /// `[ingest]`.
