@@ -53,6 +53,21 @@ pub enum Command {
     Lint(LintArgs),
     /// The terminal dashboard: findings, identities, pools; Enter drills down, ? shows the keys.
     Dash(DashArgs),
+    /// Merge the small Parquet files of each events partition (atomic; `run` does it too).
+    Compact(CompactArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// The lake folder (default: the config's `lake`, else ./poolsight-lake).
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
+    /// Compact a partition once it holds this many files (default 16).
+    #[arg(long, default_value_t = 16)]
+    pub min_files: usize,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
             Command::Detect(args) => commands::detect::run(args, &config),
             Command::Lint(args) => commands::detect::run_lint(args, &config),
             Command::Dash(args) => commands::dash::run(args, &config),
+            Command::Compact(args) => commands::compact::run(args, &config),
         });
     match result {
         Ok(code) => ExitCode::from(code),

@@ -844,3 +844,150 @@ fn an_unknown_column_in_sql_is_one_line_with_suggestions() {
     );
     assert!(!stderr.contains("user_agent"), "{stderr}");
 }
+
+/// Hardening #14: a day of 15-minute runs leaves 96 files in a partition;
+/// `compact` merges them into one with every event once; killed (abort) at
+/// each step of its protocol, the next run finishes it: the exact set, one
+/// file, DuckDB agrees.
+#[test]
+fn compaction_merges_a_day_of_runs_and_survives_a_crash_at_every_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let lake_arg = lake.to_str().unwrap();
+    let mut run = 0;
+    let mut ingest_runs = |count: usize| {
+        for _ in 0..count {
+            let records: Vec<String> = (0..10)
+                .map(|i| {
+                    serde_json::json!({
+                        "eventVersion": "1.08", "eventSource": "s3.amazonaws.com", "eventName": "GetObject",
+                        "eventTime": format!("2026-11-20T{:02}:{:02}:{:02}Z", run / 4 % 24, run % 4 * 15, i),
+                        "eventID": format!("run-{run}-{i}"), "awsRegion": "us-east-1"
+                    })
+                    .to_string()
+                })
+                .collect();
+            let file = dir.path().join(format!("run-{run}.jsonl"));
+            fs::write(&file, records.join("\n") + "\n").unwrap();
+            let output = poolsight(
+                &[
+                    "-q",
+                    "ingest",
+                    file.to_str().unwrap(),
+                    "--lake",
+                    lake_arg,
+                    "--workers",
+                    "1",
+                ],
+                dir.path(),
+            );
+            assert!(output.status.success(), "{:?}", text(&output));
+            run += 1;
+        }
+    };
+    let partition = lake.join("events/event_date=2026-11-20");
+    let files = || {
+        fs::read_dir(&partition)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".parquet")
+            })
+            .count()
+    };
+    let check = |expected_events: usize| {
+        let output = poolsight(
+            &[
+                "sql",
+                "--lake",
+                lake_arg,
+                "--format",
+                "csv",
+                "SELECT count(*) AS n, count(DISTINCT event_id) AS d FROM events",
+            ],
+            dir.path(),
+        );
+        assert_eq!(
+            text(&output).0,
+            format!("n,d\n{expected_events},{expected_events}\n")
+        );
+        let python = std::env::var("POOLSIGHT_PYTHON").unwrap_or_else(|_| "python3".into());
+        let duckdb = Command::new(&python)
+            .arg("-c")
+            .arg("import duckdb, sys; print(duckdb.sql(f\"SELECT count(*) FROM read_parquet('{sys.argv[1]}/events/*/*.parquet')\").fetchone()[0])")
+            .arg(&lake)
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&duckdb.stdout).trim(),
+            expected_events.to_string(),
+            "{}",
+            String::from_utf8_lossy(&duckdb.stderr)
+        );
+    };
+
+    ingest_runs(96);
+    let before = files();
+    assert_eq!(before, 96);
+    let output = poolsight(&["compact", "--lake", lake_arg, "--json"], dir.path());
+    assert!(output.status.success(), "{:?}", text(&output));
+    let summary: serde_json::Value = serde_json::from_str(text(&output).0.trim()).unwrap();
+    assert_eq!(
+        (
+            summary["files_before"].as_u64(),
+            summary["files_after"].as_u64()
+        ),
+        (Some(96), Some(1)),
+        "{summary}"
+    );
+    assert_eq!(files(), 1);
+    check(960);
+    eprintln!(
+        "a day of 15-minute runs: {before} files in the partition before compaction, {} after",
+        files()
+    );
+
+    let mut events = 960;
+    for step in [
+        "compact:intent_written",
+        "compact:renamed",
+        "compact:inputs_removed",
+    ] {
+        ingest_runs(20);
+        events += 200;
+        let crashed = Command::new(env!("CARGO_BIN_EXE_poolsight"))
+            .args(["compact", "--lake", lake_arg, "--min-files", "2"])
+            .current_dir(dir.path())
+            .env("POOLSIGHT_FAILPOINT", step)
+            .output()
+            .unwrap();
+        assert!(!crashed.status.success(), "{step}: the failpoint aborts");
+        // The next writer finishes (or discards) what the crash left.
+        let output = poolsight(
+            &["compact", "--lake", lake_arg, "--min-files", "2"],
+            dir.path(),
+        );
+        assert!(output.status.success(), "{step}: {:?}", text(&output));
+        check(events);
+        assert_eq!(files(), 1, "{step}");
+        assert!(!lake
+            .join("_state/compaction/event_date=2026-11-20.json")
+            .exists());
+    }
+    // The dedup index agrees: re-ingesting everything writes nothing.
+    let output = poolsight(
+        &[
+            "ingest",
+            dir.path().to_str().unwrap(),
+            "--lake",
+            lake_arg,
+            "--json",
+        ],
+        dir.path(),
+    );
+    let summary: serde_json::Value = serde_json::from_str(text(&output).0.trim()).unwrap();
+    assert_eq!(summary["written"], 0, "{summary}");
+}

@@ -212,6 +212,12 @@ impl Pipeline {
     ) -> Result<(Arc<Self>, KeyIndexStats), IngestError> {
         let lake = Lake::create(lake_dir)?;
         let lock = lake.lock()?;
+        // An interrupted compaction is finished before temporaries go: its
+        // intent names temporaries it still needs.
+        let recovered = poolsight_lake::compact::recover(&lake, &lock)?;
+        if recovered > 0 {
+            tracing::info!(recovered, "finished compactions an earlier run left");
+        }
         let removed = lake.remove_stale_temporaries()?;
         if removed > 0 {
             tracing::info!(removed, "removed temporary files of an interrupted run");

@@ -14,6 +14,7 @@
 //! Dedup is by `event_key` (the CloudTrail `eventID`, or a content hash),
 //! across runs and across sources, through [`KeyIndex`].
 
+pub mod compact;
 pub mod fsio;
 pub mod keys;
 pub mod paths;

@@ -29,6 +29,8 @@ pub struct WriterOptions {
     pub batch_rows: usize,
     /// Rows per Parquet row group.
     pub row_group_rows: usize,
+    /// Bytes (in memory, before encoding) a row group holds at most.
+    pub max_row_group_bytes: usize,
     /// A file is closed (and a new one started) past this many rows.
     pub max_file_rows: usize,
     /// Partitions a writer keeps open at once; the least recently used is
@@ -43,6 +45,7 @@ impl Default for WriterOptions {
         Self {
             batch_rows: 4096,
             row_group_rows: 64 * 1024,
+            max_row_group_bytes: 128 << 20,
             max_file_rows: 1_000_000,
             max_open_partitions: 16,
             zstd_level: 1,
@@ -102,27 +105,47 @@ const JSON_COLUMNS: &[&str] = &[
     "dynamodb_item_key",
 ];
 
+/// The Parquet properties of every events file (the writer's and the
+/// compactor's).
+pub(crate) fn writer_properties(lake: &Lake, options: &WriterOptions) -> Result<WriterProperties> {
+    let level = ZstdLevel::try_new(options.zstd_level)
+        .map_err(|e| LakeError::parquet(lake.events_dir(), e))?;
+    let mut builder = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(level))
+        .set_max_row_group_row_count(Some(options.row_group_rows))
+        .set_statistics_enabled(EnabledStatistics::Page)
+        .set_created_by(format!("poolsight {}", env!("CARGO_PKG_VERSION")));
+    // Nearly unique per row: a dictionary only costs time before it is
+    // abandoned, and min/max statistics of JSON text prune nothing.
+    for column in UNIQUE_COLUMNS {
+        builder = builder.set_column_dictionary_enabled(ColumnPath::from(*column), false);
+    }
+    for column in JSON_COLUMNS {
+        builder = builder
+            .set_column_dictionary_enabled(ColumnPath::from(*column), false)
+            .set_column_statistics_enabled(ColumnPath::from(*column), EnabledStatistics::None);
+    }
+    Ok(builder.build())
+}
+
+/// Writes `batch`, closing the row group early once it holds
+/// `max_row_group_bytes` (wide JSON rows make row counts a poor bound).
+pub(crate) fn write_bounded<W: std::io::Write + Send>(
+    writer: &mut ArrowWriter<W>,
+    batch: &arrow::record_batch::RecordBatch,
+    max_row_group_bytes: usize,
+) -> std::result::Result<(), parquet::errors::ParquetError> {
+    writer.write(batch)?;
+    if writer.in_progress_size() >= max_row_group_bytes {
+        writer.flush()?;
+    }
+    Ok(())
+}
+
 impl EventWriter {
     /// A writer whose files are named `part-<run_id>-<writer_id>-<n>.parquet`.
     pub fn new(lake: &Lake, run_id: &str, writer_id: &str, options: WriterOptions) -> Result<Self> {
-        let level = ZstdLevel::try_new(options.zstd_level)
-            .map_err(|e| LakeError::parquet(lake.events_dir(), e))?;
-        let mut builder = WriterProperties::builder()
-            .set_compression(Compression::ZSTD(level))
-            .set_max_row_group_row_count(Some(options.row_group_rows))
-            .set_statistics_enabled(EnabledStatistics::Page)
-            .set_created_by(format!("poolsight {}", env!("CARGO_PKG_VERSION")));
-        // Nearly unique per row: a dictionary only costs time before it is
-        // abandoned, and min/max statistics of JSON text prune nothing.
-        for column in UNIQUE_COLUMNS {
-            builder = builder.set_column_dictionary_enabled(ColumnPath::from(*column), false);
-        }
-        for column in JSON_COLUMNS {
-            builder = builder
-                .set_column_dictionary_enabled(ColumnPath::from(*column), false)
-                .set_column_statistics_enabled(ColumnPath::from(*column), EnabledStatistics::None);
-        }
-        let properties = builder.build();
+        let properties = writer_properties(lake, &options)?;
         Ok(Self {
             lake: lake.clone(),
             file_prefix: format!("part-{run_id}-{writer_id}"),
@@ -159,8 +182,7 @@ impl EventWriter {
         self.stats.rows += 1;
         if part.builder.len() >= self.options.batch_rows {
             let batch = part.builder.finish()?;
-            part.writer
-                .write(&batch)
+            write_bounded(&mut part.writer, &batch, self.options.max_row_group_bytes)
                 .map_err(|e| LakeError::parquet(&part.temporary, e))?;
         }
         if part.rows >= self.options.max_file_rows {

@@ -155,6 +155,22 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
                 lake.display()
             );
         }
+        // Partitions grown past the threshold by scheduled runs are merged,
+        // still under the run's lock.
+        let compacted = poolsight_lake::compact::compact(
+            pipeline.lake(),
+            pipeline.lock(),
+            &poolsight_lake::compact::CompactOptions::default(),
+        )
+        .context("compact the lake")?;
+        if compacted.partitions > 0 {
+            tracing::info!(
+                partitions = compacted.partitions,
+                files_before = compacted.files_before,
+                files_after = compacted.files_after,
+                "compacted"
+            );
+        }
         if at_or_above > 0 {
             return Ok(super::detect::EXIT_FINDINGS);
         }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod collect;
+pub mod compact;
 pub mod dash;
 pub mod demo;
 pub mod detect;
