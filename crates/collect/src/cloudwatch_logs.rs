@@ -16,8 +16,10 @@
 //! group less than `overlap_seconds` after the newest event already
 //! collected (CloudTrail delivers within minutes); anything read twice is
 //! stored once.
-//! Queries go day by day, oldest first; the checkpoint is saved after the
-//! data is durable. `FilterLogEvents` is limited client-side (5 requests per
+//! Queries go oldest first in slices of a day that double while they come
+//! back empty (up to 64 days), from the group's creation (minus the 14 days
+//! events may be back-dated by) at the earliest; the checkpoint is saved
+//! after the data is durable. `FilterLogEvents` is limited client-side (5 requests per
 //! second per account and region, shared by every source of the run).
 
 use std::collections::HashSet;
@@ -30,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use crate::aws::{self, call_with_retries};
 use crate::progress::SourceProgress;
 use crate::sink::{OwnedRecord, Sink};
-use crate::{slices, CollectError, SourceContext, SourceReport};
+use crate::{CollectError, SourceContext, SourceReport};
 
 /// Default overlap, seconds: an hour. CloudTrail delivers to CloudWatch
 /// Logs within minutes, rarely later; each run reads the last hour before
@@ -46,6 +48,8 @@ const MAX_REMEMBERED: usize = 50_000;
 /// 14 days old; a trail delivers within minutes).
 const SETTLE_MS: i64 = 24 * 3600 * 1000;
 const DAY_MS: i64 = 86_400_000;
+/// Empty slices double up to this length.
+const MAX_SLICE_MS: i64 = 64 * DAY_MS;
 /// CloudWatch Logs accepts events up to 14 days older than their ingestion.
 const BACKDATE_MS: i64 = 14 * DAY_MS;
 /// `FilterLogEvents` takes at most 100 stream names.
@@ -175,10 +179,13 @@ pub async fn collect(
     let now = chrono::Utc::now().timestamp_millis();
     let (start, end) = if backfill {
         (
+            // Nothing in a group is older than its creation minus the 14
+            // days CloudWatch Logs accepts events back-dated by.
             window
                 .from
                 .map(|t| t.timestamp_millis())
-                .unwrap_or(created - BACKDATE_MS),
+                .unwrap_or(created - BACKDATE_MS)
+                .max(created - BACKDATE_MS),
             window.to.map(|t| t.timestamp_millis()).unwrap_or(now),
         )
     } else {
@@ -211,9 +218,14 @@ pub async fn collect(
         .map(|(_, stream, id)| (stream.clone(), id.clone()))
         .collect();
     let uri = format!("cloudwatch-logs://{region}/{}", source.log_group);
-    let slice_list = slices(start, end, DAY_MS);
-    let last_slice = slice_list.len().saturating_sub(1);
-    for (index, (slice_start, slice_end)) in slice_list.into_iter().enumerate() {
+    // Slices start a day long and double while they come back empty (to
+    // 64 days), so years without data cost a handful of requests, not one
+    // per day; a slice with data sets the length back to a day.
+    let mut slice_start = start;
+    let mut slice_length = DAY_MS;
+    while slice_start <= end {
+        let slice_end = (slice_start.saturating_add(slice_length - 1)).min(end);
+        let is_last = slice_end >= end;
         let mut newest_seen: Option<i64> = None;
         let mut fresh: Vec<(i64, String, String)> = Vec::new();
         for streams in &stream_sets {
@@ -275,9 +287,18 @@ pub async fn collect(
                 }
             }
         }
+        let next_length = if newest_seen.is_some() {
+            DAY_MS
+        } else {
+            (slice_length * 2).min(MAX_SLICE_MS)
+        };
+        let this_end = slice_end;
+        slice_start = slice_end + 1;
+        slice_length = next_length;
         if backfill {
             continue;
         }
+        let slice_end = this_end;
         // The slice is read; move the checkpoint once it is durable.
         let settled = slice_end.min(now - SETTLE_MS);
         let high = [checkpoint.high_water_ms, newest_seen, Some(settled)]
@@ -295,10 +316,7 @@ pub async fn collect(
         checkpoint.recent.drain(..excess);
         let changed = checkpoint.high_water_ms != Some(high) || sink.pending_records() > 0;
         checkpoint.high_water_ms = Some(high);
-        if changed
-            && (index == last_slice
-                || sink.pending_records() >= context.options.flush_every_records)
-        {
+        if changed && (is_last || sink.pending_records() >= context.options.flush_every_records) {
             sink.flush().await?;
             context.checkpoints.save(&context.name, &checkpoint)?;
         }

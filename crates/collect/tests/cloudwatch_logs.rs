@@ -347,3 +347,59 @@ async fn late_events_behind_the_high_water_mark_are_collected() {
     expected.extend((0..10).map(|i| format!("late-{i}")));
     assert_exactly_once(&lake, &expected);
 }
+
+/// Hardening #18: `collect --from 2020-01-01` on a group created today reads
+/// from where its data can start, and lets empty time pass in a few
+/// doubling slices: a handful of requests, not one per day since 2020.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_from_years_ago_costs_a_handful_of_requests() {
+    let moto = MotoServer::start();
+    let client = logs_client(&moto.endpoint()).await;
+    let group = "recent-group";
+    client
+        .create_log_group()
+        .log_group_name(group)
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_log_stream()
+        .log_group_name(group)
+        .log_stream_name("s")
+        .send()
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let events: Vec<(i64, String)> = (0..30)
+        .map(|i| {
+            let time = now - chrono::Duration::minutes(30 - i);
+            (
+                time.timestamp_millis(),
+                message(0, &format!("recent-{i}"), time).0,
+            )
+        })
+        .collect();
+    put(&client, group, "s", events).await;
+    let dir = tempfile::tempdir().unwrap();
+    let lake = dir.path().join("lake");
+    let config = config(
+        &lake,
+        &moto.endpoint(),
+        &format!("[[source.cloudwatch_logs]]\nlog_group = \"{group}\"\n"),
+    );
+    let from = chrono::TimeZone::with_ymd_and_hms(&Utc, 2020, 1, 1, 0, 0, 0).unwrap();
+    let (reports, _) = collect(
+        &config,
+        Window {
+            from: Some(from),
+            to: None,
+        },
+    )
+    .await;
+    assert_eq!(reports[0].written, 30, "{:?}", reports[0]);
+    assert!(
+        reports[0].requests <= 10,
+        "{} requests for six years of nothing and an hour of data",
+        reports[0].requests
+    );
+}
