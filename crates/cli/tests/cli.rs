@@ -991,3 +991,49 @@ fn compaction_merges_a_day_of_runs_and_survives_a_crash_at_every_step() {
     let summary: serde_json::Value = serde_json::from_str(text(&output).0.trim()).unwrap();
     assert_eq!(summary["written"], 0, "{summary}");
 }
+
+/// Hardening #19: CloudTrail Insights events (in JSON Lines, in trail
+/// files) go to their own queryable `insights` table, not the quarantine
+/// and not `events`.
+#[test]
+fn insights_events_are_a_table_of_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let insight = serde_json::json!({
+        "eventVersion": "1.08", "eventTime": "2026-11-20T10:00:00Z", "eventSource": "cognito-identity.amazonaws.com",
+        "eventName": "GetCredentialsForIdentity", "eventType": "AwsCloudTrailInsight", "eventCategory": "Insight",
+        "eventID": "insight-1", "awsRegion": "us-east-1", "recipientAccountId": "111122223333",
+        "insightDetails": {"state": "Start", "eventSource": "cognito-identity.amazonaws.com", "eventName": "GetCredentialsForIdentity", "insightType": "ApiCallRateInsight",
+            "insightContext": {"statistics": {"baseline": {"average": 0.1}, "insight": {"average": 42.0}}}}
+    });
+    let call = serde_json::json!({
+        "eventVersion": "1.08", "eventTime": "2026-11-20T10:00:00Z", "eventSource": "s3.amazonaws.com",
+        "eventName": "GetObject", "eventID": "call-1", "awsRegion": "us-east-1"
+    });
+    fs::write(
+        dir.path().join("mixed.jsonl"),
+        format!("{insight}\n{call}\n"),
+    )
+    .unwrap();
+    let output = poolsight(
+        &["ingest", "mixed.jsonl", "--lake", "lake", "--json"],
+        dir.path(),
+    );
+    let summary: serde_json::Value = serde_json::from_str(text(&output).0.trim()).unwrap();
+    assert_eq!(
+        (summary["written"].as_u64(), summary["quarantined"].as_u64()),
+        (Some(2), Some(0)),
+        "{summary}"
+    );
+    let query = |sql: &str| {
+        text(&poolsight(
+            &["sql", "--lake", "lake", "--format", "csv", sql],
+            dir.path(),
+        ))
+        .0
+    };
+    assert_eq!(query("SELECT event_id FROM events"), "event_id\ncall-1\n");
+    assert_eq!(
+        query("SELECT event_id, json_get_str(extra, 'insightDetails', 'insightType') AS kind FROM insights"),
+        "event_id,kind\ninsight-1,ApiCallRateInsight\n"
+    );
+}

@@ -130,10 +130,10 @@ pub struct SourceReport {
     pub quarantined: u64,
     /// Objects or events skipped because an earlier run collected them.
     pub already_collected: u64,
-    /// Objects skipped on purpose (digests) or routed apart (Insights).
+    /// Objects skipped on purpose (digests, names that are not trail files).
     pub skipped: u64,
     /// Objects that could not be read or stored (quarantined with the reason:
-    /// a permanent download error, an unsafe key); the source moved past them.
+    /// a permanent download error); the source moved past them.
     pub objects_failed: u64,
     pub requests: u64,
     pub seconds: f64,

@@ -11,9 +11,9 @@
 //!   name). A re-run with nothing new lists once per prefix and downloads
 //!   nothing.
 //! - `CloudTrail-Digest/` is never read. `CloudTrail-Insight/` files are
-//!   Insights summaries, not API calls: they are copied apart, unchanged,
-//!   to `<lake>/insights/<key>` (their own checkpoint), not mixed into
-//!   `events`.
+//!   Insights summaries, not API calls: collected like trail files (their
+//!   own checkpoint), their events land in the `insights` table, never in
+//!   `events`. No path is ever built from a key.
 //! - `--from/--to` list the files delivered in the window (to + 1 hour:
 //!   delivery lags the events) and leave the checkpoints alone.
 
@@ -462,40 +462,10 @@ async fn collect_prefix(
                 }
             };
             SourceProgress::add(&context.progress.objects, 1);
-            if trail.insight {
-                let bytes = match payload {
-                    Payload::Memory(bytes) => bytes,
-                    Payload::Spooled(path) => {
-                        std::fs::read(&path).map_err(|e| CollectError::Io {
-                            path: path.to_path_buf(),
-                            message: e.to_string(),
-                        })?
-                    }
-                };
-                SourceProgress::add(&context.progress.bytes, bytes.len() as u64);
-                match poolsight_lake::path_under(&context.lake.root().join("insights"), &key) {
-                    Ok(path) => {
-                        poolsight_lake::write_atomically(&path, &bytes).map_err(|e| {
-                            CollectError::Io {
-                                path: path.clone(),
-                                message: e.to_string(),
-                            }
-                        })?;
-                        report.skipped += 1;
-                    }
-                    Err(unsafe_key) => {
-                        sink.object_failed(
-                            &uri,
-                            "unsafe_key",
-                            format!("{unsafe_key}: not written under insights/"),
-                        )?;
-                        report.objects_failed += 1;
-                    }
-                }
-            } else {
-                SourceProgress::add(&context.progress.bytes, payload.len());
-                sink.payload(payload, uri).await?;
-            }
+            // Trail files and Insights files alike: the pipeline puts
+            // Insights events (`AwsCloudTrailInsight`) in the `insights` table.
+            SourceProgress::add(&context.progress.bytes, payload.len());
+            sink.payload(payload, uri).await?;
             state.collected(&key);
             // Keys are handed over in key order, so the checkpoint can move
             // after any object once what it covers is durable.

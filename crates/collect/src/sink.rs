@@ -138,7 +138,7 @@ impl Sink {
     }
 
     /// Records an object that could not be read or stored (a permanent
-    /// download error, an unsafe key) in the quarantine, with why.
+    /// download error) in the quarantine, with why.
     pub fn object_failed(
         &self,
         uri: &str,

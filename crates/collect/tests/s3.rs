@@ -125,7 +125,11 @@ async fn trail_files_are_collected_incrementally_and_exactly_once() {
         first.streams, 5,
         "2 accounts × 2 regions + 1 Insights prefix: {first:?}"
     );
-    assert_eq!(first.written as usize, layout.expected.len(), "{first:?}");
+    assert_eq!(
+        first.written as usize,
+        layout.expected.len() + 1,
+        "every event, and the Insights event (in its own table): {first:?}"
+    );
     assert_eq!(
         first.objects,
         2 * 2 * 3 * 4 + 1,
@@ -133,9 +137,12 @@ async fn trail_files_are_collected_incrementally_and_exactly_once() {
     );
     assert_exactly_once(&lake, &layout.expected);
     assert!(
-        lake.join("insights").join(insight_key).is_file(),
-        "Insights routed apart"
+        !poolsight_lake::parquet_files_under(&lake.join("insights"))
+            .unwrap()
+            .is_empty(),
+        "Insights routed to their own table"
     );
+    let _ = insight_key;
     assert!(
         !common::event_ids(&lake).contains_key("insight-1"),
         "Insights are not API calls"
@@ -226,10 +233,11 @@ async fn trail_files_are_collected_incrementally_and_exactly_once() {
     );
 }
 
-/// Hardening #1: an Insights object whose key climbs out with `..` segments
-/// must not be written outside `<lake>/insights/` (here: over the source's
-/// own checkpoint, and beside the lake); it is reported, and a key that is
-/// only odd (`//`, `./`) is normalised under `insights/`.
+/// Hardening #1: Insights objects whose keys climb out with `..` segments
+/// (aimed at the source's own checkpoint, and beside the lake) are read as
+/// data like every object: no path is built from a key, nothing is written
+/// outside the lake's folders, the checkpoint stays the source's own, and
+/// the Insights events they hold land in the `insights` table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn path_traversal_from_s3_keys_stays_under_insights() {
     let moto = MotoServer::start();
@@ -268,17 +276,16 @@ async fn path_traversal_from_s3_keys_stays_under_insights() {
         ),
         format!("{insight}{up_to_lake}../pwned.json"),
     ];
-    let blind = trail_file(&[]);
-    for key in &hostile {
-        layout.put(key, blind.clone()).await;
+    let insight_record = |id: &str| serde_json::json!({"eventVersion":"1.08","eventTime":"2026-11-20T00:55:00Z","eventSource":"cognito-identity.amazonaws.com","eventName":"GetId","eventType":"AwsCloudTrailInsight","eventCategory":"Insight","eventID":id,"insightDetails":{"state":"Start","insightType":"ApiCallRateInsight"}});
+    for (n, key) in hostile.iter().enumerate() {
+        layout
+            .put(key, trail_file(&[insight_record(&format!("hostile-{n}"))]))
+            .await;
     }
-    let odd = format!("{insight}2026/11/20//./odd.json.gz");
-    layout.put(&odd, trail_file(&[])).await;
-
     let (reports, _) = collect(&config, Window::default()).await;
-    assert_eq!(reports[0].objects_failed, 2, "{:?}", reports[0]);
-    // The checkpoint is still the source's own JSON (the hostile object is
-    // a gzip file), and still holds where the trail prefix stopped.
+    assert_eq!(reports[0].objects, 2, "{:?}", reports[0]);
+    // The checkpoint is still the source's own JSON, and still holds where
+    // the trail prefix stopped.
     let after: serde_json::Value = serde_json::from_slice(&std::fs::read(&checkpoint).unwrap())
         .expect("the checkpoint was overwritten through an Insights key");
     let before: serde_json::Value = serde_json::from_slice(&checkpoint_before).unwrap();
@@ -290,33 +297,27 @@ async fn path_traversal_from_s3_keys_stays_under_insights() {
     assert!(!dir.path().join("pwned.json").exists());
     let outside: Vec<String> = files_under(&lake)
         .into_iter()
-        .filter(|f| !f.starts_with("insights/"))
         .filter(|f| {
-            !(f.starts_with("events/") || f.starts_with("quarantine/") || f.starts_with("_state/"))
+            !(f.starts_with("events/")
+                || f.starts_with("insights/event_date=")
+                || f.starts_with("quarantine/")
+                || f.starts_with("_state/"))
         })
         .collect();
     assert!(
         outside.is_empty(),
-        "files outside the lake's folders: {outside:?}"
+        "files outside the lake's tables: {outside:?}"
     );
+    let ids: std::collections::BTreeSet<String> =
+        table_ids(&lake.join("insights")).into_keys().collect();
     assert_eq!(
-        files_under(&lake.join("insights")),
-        vec!["AWSLogs/111122223333/CloudTrail-Insight/us-east-1/2026/11/20/odd.json.gz"]
+        ids,
+        std::collections::BTreeSet::from(["hostile-0".to_string(), "hostile-1".to_string()])
     );
-    let unsafe_rows: Vec<_> = quarantine_rows(&lake)
-        .into_iter()
-        .filter(|(kind, _, _)| kind == "unsafe_key")
-        .collect();
-    assert_eq!(unsafe_rows.len(), 2, "{unsafe_rows:?}");
-    for key in &hostile {
-        let uri = format!("s3://{bucket}/{key}");
-        assert!(
-            unsafe_rows
-                .iter()
-                .any(|(_, u, reason)| *u == uri && reason.contains("..")),
-            "{uri} not reported: {unsafe_rows:?}"
-        );
-    }
+    assert!(
+        !common::event_ids(&lake).contains_key("hostile-0"),
+        "Insights are not API calls"
+    );
 }
 
 /// Hardening #6: an object that can never be read (here archived to

@@ -292,7 +292,7 @@ sql = "SELECT nope FROM events"
     );
     assert!(text.contains("variant `pie`, expected one of"), "{text}");
     assert!(
-        text.contains("No field named nope."),
+        text.contains("no column named nope"),
         "the query error names the column:\n{text}"
     );
     assert!(

@@ -134,6 +134,14 @@ impl LakeSession {
         .await?;
         register_parquet_table(
             &ctx,
+            "insights",
+            &lake.insights_dir(),
+            poolsight_model::event_schema(),
+            poolsight_model::PARTITION_COLUMN,
+        )
+        .await?;
+        register_parquet_table(
+            &ctx,
             "quarantine",
             &lake.quarantine_dir(),
             poolsight_lake::quarantine::quarantine_schema(),

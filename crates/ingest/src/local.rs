@@ -23,7 +23,7 @@ pub struct InputFile {
 #[derive(Debug, Default)]
 pub struct Discovery {
     pub files: Vec<InputFile>,
-    /// Digest and insight files and names that are not JSON: `(path, why)`.
+    /// Digest files and names that are not JSON: `(path, why)`.
     pub skipped: Vec<(PathBuf, &'static str)>,
     /// Paths that do not exist or cannot be listed: `(path, error)`.
     pub missing: Vec<(PathBuf, String)>,
@@ -41,15 +41,9 @@ fn looks_ingestible(name: &str) -> bool {
 /// Why a file is skipped on purpose, if it is.
 fn skip_reason(path: &Path) -> Option<&'static str> {
     let text = path.to_string_lossy();
-    if text.contains("CloudTrail-Digest") {
-        Some("CloudTrail digest file (integrity metadata, not events)")
-    } else if text.contains("CloudTrail-Insight") {
-        Some(
-            "CloudTrail Insights file (anomaly summaries, not API calls; not ingested into events)",
-        )
-    } else {
-        None
-    }
+    // Insights files are read: their events go to the `insights` table.
+    text.contains("CloudTrail-Digest")
+        .then_some("CloudTrail digest file (integrity metadata, not events)")
 }
 
 /// Finds the files under `paths`.

@@ -289,6 +289,8 @@ impl Pipeline {
                 self.options.writer.clone(),
             )?,
             pipeline: Arc::clone(self),
+            id,
+            insights: None,
             counts: PayloadCounts::default(),
         })
     }
@@ -347,9 +349,16 @@ impl Pipeline {
 /// One worker thread's end of the pipeline.
 pub struct Worker {
     pipeline: Arc<Pipeline>,
+    id: usize,
     writer: EventWriter,
+    /// CloudTrail Insights events go to the `insights` table (opened when
+    /// the first one comes).
+    insights: Option<EventWriter>,
     counts: PayloadCounts,
 }
+
+/// `eventType` of CloudTrail Insights events.
+const INSIGHT_EVENT_TYPE: &str = "AwsCloudTrailInsight";
 
 impl Worker {
     /// What this worker's payloads and records produced so far.
@@ -383,6 +392,9 @@ impl Worker {
     /// entries. A source moves its checkpoint only after this returns.
     pub fn flush(&mut self) -> Result<(), IngestError> {
         self.writer.flush()?;
+        if let Some(insights) = &mut self.insights {
+            insights.flush()?;
+        }
         self.pipeline.flush_quarantine()
     }
 
@@ -744,7 +756,23 @@ impl Worker {
             Ok(event) => {
                 let key = key_hash(event.event_key.as_deref().unwrap_or_default());
                 if pipeline.index.claim(key) {
-                    self.writer.push(&event, key)?;
+                    if event.event_type.as_deref() == Some(INSIGHT_EVENT_TYPE) {
+                        if self.insights.is_none() {
+                            self.insights = Some(EventWriter::for_table(
+                                &pipeline.lake,
+                                pipeline.lake.insights_dir(),
+                                &pipeline.run_id,
+                                &format!("w{}", self.id),
+                                pipeline.options.writer.clone(),
+                            )?);
+                        }
+                        self.insights
+                            .as_mut()
+                            .expect("opened above")
+                            .push(&event, key)?;
+                    } else {
+                        self.writer.push(&event, key)?;
+                    }
                     pipeline.counters.written.fetch_add(1, Ordering::Relaxed);
                     self.counts.written += 1;
                 } else {
@@ -805,7 +833,13 @@ impl Worker {
 
     /// Closes this worker's files.
     pub fn finish(self) -> Result<WriteStats, IngestError> {
-        Ok(self.writer.finish()?)
+        let mut stats = self.writer.finish()?;
+        if let Some(insights) = self.insights {
+            let more = insights.finish()?;
+            stats.rows += more.rows;
+            stats.files.extend(more.files);
+        }
+        Ok(stats)
     }
 }
 

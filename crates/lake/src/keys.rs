@@ -1,6 +1,8 @@
-//! The dedup index: which `event_key`s the lake already holds.
+//! The dedup index: which `event_key`s the lake already holds (in `events`
+//! and `insights`).
 //!
 //! Each Parquet file of `events/` has a sidecar in `_state/event_keys/`
+//! (of `insights/`: in `_state/insight_keys/`)
 //! holding the sorted 128-bit hashes of its keys (16 bytes each). The
 //! sidecar is written after the Parquet file is in place; when one is
 //! missing or older than its file (a crash between the two, or a lake
@@ -45,7 +47,9 @@ impl KeyIndex {
     pub fn load(lake: &Lake) -> Result<(Self, KeyIndexStats)> {
         let mut stats = KeyIndexStats::default();
         let mut existing = Vec::new();
-        for file in lake.event_files()? {
+        let mut files = lake.event_files()?;
+        files.extend(lake.insight_files()?);
+        for file in files {
             stats.files += 1;
             let sidecar = sidecar_path(lake, &file);
             let keys = match read_sidecar(&sidecar, &file) {
@@ -129,12 +133,19 @@ impl KeyIndex {
     }
 }
 
-/// `_state/event_keys/<path under events/>.keys`.
+/// `_state/event_keys/<path under events/>.keys`, or
+/// `_state/insight_keys/<path under insights/>.keys`.
 pub fn sidecar_path(lake: &Lake, parquet_file: &Path) -> PathBuf {
-    let relative = parquet_file
-        .strip_prefix(lake.events_dir())
-        .unwrap_or(parquet_file);
-    let mut path = lake.state_dir().join("event_keys").join(relative);
+    let (folder, relative) = match parquet_file.strip_prefix(lake.insights_dir()) {
+        Ok(relative) => ("insight_keys", relative),
+        Err(_) => (
+            "event_keys",
+            parquet_file
+                .strip_prefix(lake.events_dir())
+                .unwrap_or_else(|_| Path::new(parquet_file.file_name().unwrap_or_default())),
+        ),
+    };
+    let mut path = lake.state_dir().join(folder).join(relative);
     let name = format!(
         "{}.keys",
         path.file_name()

@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! <lake>/events/event_date=YYYY-MM-DD/part-<run>-<writer>-<n>.parquet
+//! <lake>/insights/event_date=YYYY-MM-DD/…  (CloudTrail Insights events)
 //! <lake>/quarantine/ingest_date=YYYY-MM-DD/quarantine-<run>.parquet
 //! <lake>/findings/…                      (detections)
 //! <lake>/_state/event_keys/…             (dedup index, rebuildable from events/)
@@ -77,6 +78,8 @@ pub type Result<T, E = LakeError> = std::result::Result<T, E>;
 
 /// Folder of the `events` table.
 pub const EVENTS_DIR: &str = "events";
+/// Folder of the `insights` table (CloudTrail Insights events, same schema).
+pub const INSIGHTS_DIR: &str = "insights";
 /// Folder of quarantined records.
 pub const QUARANTINE_DIR: &str = "quarantine";
 /// Folder of stored findings.
@@ -127,6 +130,10 @@ impl Lake {
         self.root.join(EVENTS_DIR)
     }
 
+    pub fn insights_dir(&self) -> PathBuf {
+        self.root.join(INSIGHTS_DIR)
+    }
+
     pub fn quarantine_dir(&self) -> PathBuf {
         self.root.join(QUARANTINE_DIR)
     }
@@ -173,7 +180,12 @@ impl Lake {
     /// Call with the lock held.
     pub fn remove_stale_temporaries(&self) -> Result<usize> {
         let mut removed = 0;
-        for dir in [self.events_dir(), self.quarantine_dir(), self.state_dir()] {
+        for dir in [
+            self.events_dir(),
+            self.insights_dir(),
+            self.quarantine_dir(),
+            self.state_dir(),
+        ] {
             removed += remove_temporaries_under(&dir)?;
         }
         Ok(removed)
@@ -199,6 +211,11 @@ impl Lake {
     /// Every data file of the `events` table, sorted.
     pub fn event_files(&self) -> Result<Vec<PathBuf>> {
         parquet_files_under(&self.events_dir())
+    }
+
+    /// Every data file of the `insights` table, sorted.
+    pub fn insight_files(&self) -> Result<Vec<PathBuf>> {
+        parquet_files_under(&self.insights_dir())
     }
 }
 

@@ -74,6 +74,8 @@ struct OpenPart {
 /// Writes one worker's rows into the lake.
 pub struct EventWriter {
     lake: Lake,
+    /// The table folder (`events/` or `insights/`).
+    table_dir: PathBuf,
     file_prefix: String,
     options: WriterOptions,
     properties: WriterProperties,
@@ -143,11 +145,24 @@ pub(crate) fn write_bounded<W: std::io::Write + Send>(
 }
 
 impl EventWriter {
-    /// A writer whose files are named `part-<run_id>-<writer_id>-<n>.parquet`.
+    /// A writer of the `events` table whose files are named
+    /// `part-<run_id>-<writer_id>-<n>.parquet`.
     pub fn new(lake: &Lake, run_id: &str, writer_id: &str, options: WriterOptions) -> Result<Self> {
+        Self::for_table(lake, lake.events_dir(), run_id, writer_id, options)
+    }
+
+    /// A writer of the table in `table_dir` (`events/`, `insights/`).
+    pub fn for_table(
+        lake: &Lake,
+        table_dir: PathBuf,
+        run_id: &str,
+        writer_id: &str,
+        options: WriterOptions,
+    ) -> Result<Self> {
         let properties = writer_properties(lake, &options)?;
         Ok(Self {
             lake: lake.clone(),
+            table_dir,
             file_prefix: format!("part-{run_id}-{writer_id}"),
             options,
             properties,
@@ -214,10 +229,7 @@ impl EventWriter {
         let date = DateTime::from_timestamp(day * 86_400, 0)
             .map(|t| t.format("%Y-%m-%d").to_string())
             .unwrap_or_else(|| "invalid".into());
-        let dir = self
-            .lake
-            .events_dir()
-            .join(format!("{PARTITION_COLUMN}={date}"));
+        let dir = self.table_dir.join(format!("{PARTITION_COLUMN}={date}"));
         crate::fsio::create_dir_durable(&dir)?;
         self.sequence += 1;
         let name = format!("{}-{:04}.parquet", self.file_prefix, self.sequence);

@@ -184,7 +184,7 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
     }
     if objects_failed > 0 {
         eprintln!(
-            "error: {objects_failed} objects could not be read and were passed over (their keys and reasons are in the quarantine: reason_kind 'unreadable_object' or 'unsafe_key'); fix the cause, then collect them with --from/--to"
+            "error: {objects_failed} objects could not be read and were passed over (their keys and reasons are in the quarantine: reason_kind 'unreadable_object'); fix the cause, then collect them with --from/--to"
         );
         return Ok(EXIT_PARTIAL);
     }

@@ -123,8 +123,13 @@ pub async fn collect(config: &Config, window: Window) -> (Vec<SourceReport>, Ing
 
 /// event_id → how many rows carry it, over every Parquet file of the lake.
 pub fn event_ids(lake: &Path) -> HashMap<String, usize> {
+    table_ids(&lake.join("events"))
+}
+
+/// event_id → how many rows carry it, over every Parquet file under `table`.
+pub fn table_ids(table: &Path) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
-    for file in poolsight_lake::parquet_files_under(&lake.join("events")).unwrap() {
+    for file in poolsight_lake::parquet_files_under(table).unwrap() {
         let builder =
             ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&file).unwrap()).unwrap();
         let index = builder
