@@ -189,22 +189,7 @@ pub fn decode_json_lines<F: FnMut(Decoded<'_>)>(text: &str, cursor: LineCursor, 
         {
             if let Ok(object) = RawObject::parse(json) {
                 if let (Some(inner), None) = (object.get(field), object.get("eventTime")) {
-                    match serde_json::from_str::<CowStr>(inner.get()) {
-                        Ok(CowStr(record)) => emit(Decoded::Record {
-                            text: &record,
-                            position,
-                            format,
-                        }),
-                        Err(_) => emit(Decoded::Problem(Problem {
-                            kind: "not_an_object",
-                            reason: format!(
-                                "`{field}` is a JSON {}, expected a string holding a record",
-                                poolsight_model::json::json_type_name(inner)
-                            ),
-                            position,
-                            raw: Some(json.to_string()),
-                        })),
-                    }
+                    emit_wrapped(field, inner, format, position, json, emit);
                     continue;
                 }
             }
@@ -294,27 +279,40 @@ pub fn emit_element<F: FnMut(Decoded<'_>)>(
         "Events"
     };
     match RawObject::parse(text).ok().and_then(|o| o.get(field)) {
-        Some(inner) => match serde_json::from_str::<CowStr>(inner.get()) {
-            Ok(CowStr(record)) => emit(Decoded::Record {
-                text: &record,
-                position,
-                format,
-            }),
-            Err(_) => emit(Decoded::Problem(Problem {
-                kind: "not_an_object",
-                reason: format!(
-                    "`{field}` is a JSON {}, expected a string holding a record",
-                    poolsight_model::json::json_type_name(inner)
-                ),
-                position,
-                raw: Some(text.to_string()),
-            })),
-        },
+        Some(inner) => emit_wrapped(field, inner, format, position, text, emit),
         None => emit(Decoded::Problem(Problem {
             kind: "unknown_shape",
             reason: format!("element of `{name}` has no `{field}` string"),
             position,
             raw: Some(text.to_string()),
+        })),
+    }
+}
+
+/// The record a wrapper holds in its string field `field` (`message`,
+/// `CloudTrailEvent`), or why it holds none.
+fn emit_wrapped<F: FnMut(Decoded<'_>)>(
+    field: &str,
+    inner: &serde_json::value::RawValue,
+    format: &'static str,
+    position: Position,
+    wrapper: &str,
+    emit: &mut F,
+) {
+    match serde_json::from_str::<CowStr>(inner.get()) {
+        Ok(CowStr(record)) => emit(Decoded::Record {
+            text: &record,
+            position,
+            format,
+        }),
+        Err(_) => emit(Decoded::Problem(Problem {
+            kind: "not_an_object",
+            reason: format!(
+                "`{field}` is a JSON {}, expected a string holding a record",
+                poolsight_model::json::json_type_name(inner)
+            ),
+            position,
+            raw: Some(wrapper.to_string()),
         })),
     }
 }

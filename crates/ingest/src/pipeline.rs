@@ -538,19 +538,8 @@ impl Worker {
         let pipeline = Arc::clone(&self.pipeline);
         let mut failure: Option<IngestError> = None;
         let mut handle = |item: Decoded<'_>| {
-            if failure.is_some() {
-                return;
-            }
-            let result = match item {
-                Decoded::Record {
-                    text: record,
-                    position,
-                    format,
-                } => self.ingest_record(record, position, format, source),
-                Decoded::Problem(problem) => self.quarantine_problem(source, problem),
-            };
-            if let Err(error) = result {
-                failure = Some(error);
+            if failure.is_none() {
+                failure = self.ingest_decoded(item, source, false).err();
             }
         };
         let rest: Box<dyn Read + '_> = if eof {
@@ -681,46 +670,57 @@ impl Worker {
         cursor: LineCursor,
         source: &PayloadSource<'_>,
     ) -> Result<(), IngestError> {
-        let pipeline = Arc::clone(&self.pipeline);
         let (text, invalid_utf8) = match std::str::from_utf8(content) {
             Ok(text) => (std::borrow::Cow::Borrowed(text), false),
             Err(_) => (String::from_utf8_lossy(content), true),
         };
         let mut failure: Option<IngestError> = None;
         let mut handle = |item: Decoded<'_>| {
-            if failure.is_some() {
-                return;
-            }
-            let result = match item {
-                Decoded::Record {
-                    text: record,
-                    position,
-                    format,
-                } => {
-                    if invalid_utf8 && record.contains('\u{fffd}') {
-                        pipeline.counters.records.fetch_add(1, Ordering::Relaxed);
-                        self.counts.records += 1;
-                        self.quarantine(
-                            source,
-                            position,
-                            "invalid_utf8",
-                            "the record contains bytes that are not valid UTF-8".into(),
-                            Some(record),
-                        )
-                    } else {
-                        self.ingest_record(record, position, format, source)
-                    }
-                }
-                Decoded::Problem(problem) => self.quarantine_problem(source, problem),
-            };
-            if let Err(error) = result {
-                failure = Some(error);
+            if failure.is_none() {
+                failure = self.ingest_decoded(item, source, invalid_utf8).err();
             }
         };
         decode_json_lines(&text, cursor, &mut handle);
         match failure {
             Some(error) => Err(error),
             None => Ok(()),
+        }
+    }
+
+    /// One record or problem from a decoder. `lossy`: the text had invalid
+    /// UTF-8 replaced, so a record holding a replacement character is
+    /// quarantined rather than stored altered.
+    fn ingest_decoded(
+        &mut self,
+        item: Decoded<'_>,
+        source: &PayloadSource<'_>,
+        lossy: bool,
+    ) -> Result<(), IngestError> {
+        match item {
+            Decoded::Record {
+                text: record,
+                position,
+                ..
+            } if lossy && record.contains('\u{fffd}') => {
+                self.pipeline
+                    .counters
+                    .records
+                    .fetch_add(1, Ordering::Relaxed);
+                self.counts.records += 1;
+                self.quarantine(
+                    source,
+                    position,
+                    "invalid_utf8",
+                    "the record contains bytes that are not valid UTF-8".into(),
+                    Some(record),
+                )
+            }
+            Decoded::Record {
+                text: record,
+                position,
+                format,
+            } => self.ingest_record(record, position, format, source),
+            Decoded::Problem(problem) => self.quarantine_problem(source, problem),
         }
     }
 
