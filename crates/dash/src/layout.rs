@@ -185,17 +185,22 @@ pub enum QuerySource {
 
 impl QuerySource {
     fn read(&self, path: &str) -> Result<String, String> {
-        if path.contains("..") || path.starts_with('/') {
-            return Err(format!(
-                "query {path:?} must be a path inside queries/ (no `..`, not absolute)"
-            ));
-        }
+        let inside = |dir: &std::path::Path| {
+            poolsight_lake::path_under(dir, path)
+                .map_err(|e| format!("query {path:?} must be a path inside queries/: {e}"))
+        };
         match self {
-            QuerySource::Embedded => poolsight_detect::catalog::embedded_file(path)
-                .map(str::to_string)
-                .ok_or_else(|| format!("query file queries/{path} does not exist")),
-            QuerySource::Dir(dir) => std::fs::read_to_string(dir.join(path))
-                .map_err(|e| format!("query file {}: {e}", dir.join(path).display())),
+            QuerySource::Embedded => {
+                inside(std::path::Path::new("queries"))?;
+                poolsight_detect::catalog::embedded_file(path)
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("query file queries/{path} does not exist"))
+            }
+            QuerySource::Dir(dir) => {
+                let file = inside(dir)?;
+                std::fs::read_to_string(&file)
+                    .map_err(|e| format!("query file {}: {e}", file.display()))
+            }
         }
     }
 }
@@ -508,6 +513,23 @@ mod tests {
                 .unwrap_or_else(|| panic!("{name} shipped"));
             for panel in dashboard.panels() {
                 assert!(panel.body.is_ok(), "{name}: {:?}", panel.body);
+            }
+        }
+    }
+
+    #[test]
+    fn a_query_path_that_leaves_queries_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let queries = dir.path().join("queries");
+        std::fs::create_dir_all(&queries).unwrap();
+        std::fs::write(dir.path().join("secret.sql"), "SELECT 'outside'").unwrap();
+        for source in [QuerySource::Embedded, QuerySource::Dir(queries)] {
+            for path in ["../secret.sql", "dashboards/../../secret.sql", "a\\b.sql"] {
+                let error = source.read(path).unwrap_err();
+                assert!(
+                    error.contains("must be a path inside queries/"),
+                    "{path}: {error}"
+                );
             }
         }
     }
