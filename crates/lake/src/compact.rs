@@ -3,8 +3,10 @@
 //!
 //! A run every 15 minutes writes at least one file per partition per
 //! worker; an organisation trail reaches millions of files and every query
-//! slows down. [`compact`] merges every `event_date=` partition holding at
-//! least `min_files` files (the run's own lock held) by this protocol:
+//! slows down. [`compact`] merges the small files (below `small_file_bytes`,
+//! 64 MiB) of every `event_date=` partition holding at least `min_files` of
+//! them (the run's own lock held), so big merged files are not rewritten
+//! again and again, by this protocol:
 //!
 //! 1. the merged rows are written to hidden temporaries, fsynced;
 //! 2. an intent (`_state/compaction/<partition>.json`: inputs, outputs) is
@@ -34,8 +36,11 @@ use crate::{fsio, Lake, LakeError, LakeLock, Result};
 /// When and how to compact.
 #[derive(Debug, Clone)]
 pub struct CompactOptions {
-    /// A partition is compacted once it holds this many files.
+    /// A partition is compacted once it holds this many small files.
     pub min_files: usize,
+    /// Files at least this large are left as they are (merging them again
+    /// every few runs would rewrite a big partition over and over).
+    pub small_file_bytes: u64,
     /// Rows per merged file at most.
     pub max_file_rows: usize,
     pub writer: WriterOptions,
@@ -45,6 +50,7 @@ impl Default for CompactOptions {
     fn default() -> Self {
         Self {
             min_files: 16,
+            small_file_bytes: 64 << 20,
             max_file_rows: 4_000_000,
             writer: WriterOptions::default(),
         }
@@ -149,6 +155,12 @@ pub fn compact(lake: &Lake, lock: &LakeLock, options: &CompactOptions) -> Result
     };
     let mut partitions: std::collections::BTreeMap<PathBuf, Vec<PathBuf>> = Default::default();
     for file in lake.event_files()? {
+        let size = fs::metadata(&file)
+            .map_err(|e| LakeError::io(&file, e))?
+            .len();
+        if size >= options.small_file_bytes {
+            continue;
+        }
         if let Some(parent) = file.parent() {
             partitions
                 .entry(parent.to_path_buf())
@@ -275,4 +287,69 @@ fn align(batch: &arrow::record_batch::RecordBatch) -> Result<arrow::record_batch
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(arrow::record_batch::RecordBatch::try_new(schema, columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::writer::EventWriter;
+    use poolsight_model::Event;
+
+    fn write_runs(lake: &Lake, runs: std::ops::Range<usize>) {
+        for run in runs {
+            let mut writer = EventWriter::new(
+                lake,
+                &format!("run{run:03}"),
+                "w0",
+                WriterOptions::default(),
+            )
+            .unwrap();
+            for i in 0..5 {
+                let key = format!("run{run}-{i}");
+                let event = Event {
+                    event_key: Some(key.clone().into()),
+                    event_time: poolsight_model::time::parse_event_time("2026-11-20T10:00:00Z"),
+                    ..Default::default()
+                };
+                writer
+                    .push(&event, poolsight_model::normalize::key_hash(&key))
+                    .unwrap();
+            }
+            writer.finish().unwrap();
+        }
+    }
+
+    #[test]
+    fn small_files_are_merged_and_big_ones_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::create(dir.path()).unwrap();
+        let lock = lake.lock().unwrap();
+        write_runs(&lake, 0..20);
+        let options = CompactOptions::default();
+        let summary = compact(&lake, &lock, &options).unwrap();
+        assert_eq!(
+            (summary.files_before, summary.files_after, summary.rows),
+            (20, 1, 100)
+        );
+        let merged = lake.event_files().unwrap();
+        // The merged file now counts as big: the next compaction leaves it.
+        let big = fs::metadata(&merged[0]).unwrap().len();
+        write_runs(&lake, 20..40);
+        let summary = compact(
+            &lake,
+            &lock,
+            &CompactOptions {
+                small_file_bytes: big,
+                ..options
+            },
+        )
+        .unwrap();
+        assert_eq!((summary.files_before, summary.files_after), (20, 1));
+        let files = lake.event_files().unwrap();
+        assert_eq!(files.len(), 2);
+        assert!(files.contains(&merged[0]), "the big file was not rewritten");
+        let (index, stats) = crate::KeyIndex::load(&lake).unwrap();
+        assert_eq!(stats.keys, 200);
+        assert!(index.contains(poolsight_model::normalize::key_hash("run39-4")));
+    }
 }
