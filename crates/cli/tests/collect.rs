@@ -285,3 +285,58 @@ fn collect_killed_at_random_points_then_rerun_holds_every_event_once() {
         "(5000, 5000)"
     );
 }
+
+/// Hardening #10: `run` holds the lake's lock from collection until its
+/// findings are stored: paused at the start of detection, another writer is
+/// refused.
+#[test]
+fn run_holds_the_lock_through_detection() {
+    let moto = MotoServer::start();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(upload_sample(&moto.endpoint(), "lock-trail"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("poolsight.toml"),
+        format!(
+            "lake = \"lake\"\n[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n[[source.s3]]\nname = \"trail\"\nbucket = \"lock-trail\"\n",
+            moto.endpoint()
+        ),
+    )
+    .unwrap();
+    let marker = dir.path().join("paused");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_poolsight"));
+    command
+        .args(["-q", "run"])
+        .current_dir(dir.path())
+        .env("POOLSIGHT_PAUSEPOINT", "run:detect")
+        .env("POOLSIGHT_PAUSE_MARKER", &marker)
+        .stdout(std::process::Stdio::null());
+    for (key, value) in aws_env_vars() {
+        command.env(key, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let started = std::time::Instant::now();
+    while !marker.exists() {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "run never reached detection"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "run ended before detection"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let lake = poolsight_lake::Lake::open(dir.path().join("lake")).unwrap();
+    let held = lake.lock();
+    assert!(
+        matches!(held, Err(poolsight_lake::LakeError::Locked { .. })),
+        "the lock was free between collect and detect"
+    );
+    let other = poolsight(&["ingest", "lake", "--lake", "lake"], dir.path());
+    assert_eq!(other.status.code(), Some(4), "a second writer is refused");
+    std::fs::remove_file(&marker).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1), "the sample's findings");
+    assert!(dir.path().join("lake/findings/findings.parquet").is_file());
+}

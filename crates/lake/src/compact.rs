@@ -75,14 +75,6 @@ struct Intent {
     outputs: Vec<(PathBuf, PathBuf)>,
 }
 
-/// Test hook: aborts the process at the named step when
-/// `POOLSIGHT_FAILPOINT` names it (crash tests kill compaction there).
-fn failpoint(name: &str) {
-    if std::env::var("POOLSIGHT_FAILPOINT").is_ok_and(|v| v == name) {
-        std::process::abort();
-    }
-}
-
 fn intents_dir(lake: &Lake) -> PathBuf {
     lake.state_dir().join("compaction")
 }
@@ -124,7 +116,7 @@ fn finish(lake: &Lake, intent: &Intent) -> Result<()> {
             write_sidecar(lake, destination, &mut keys)?;
         }
     }
-    failpoint("compact:renamed");
+    crate::failpoint::step("compact:renamed");
     let mut folders = Vec::new();
     for input in &intent.inputs {
         if input.exists() {
@@ -188,9 +180,9 @@ pub fn compact(lake: &Lake, lock: &LakeLock, options: &CompactOptions) -> Result
             reason: e.to_string(),
         })?;
         fsio::write_atomically(&intent_path, &bytes)?;
-        failpoint("compact:intent_written");
+        crate::failpoint::step("compact:intent_written");
         finish(lake, &intent)?;
-        failpoint("compact:inputs_removed");
+        crate::failpoint::step("compact:inputs_removed");
         fs::remove_file(&intent_path).map_err(|e| LakeError::io(&intent_path, e))?;
         fsio::sync_dir(&intents_dir(lake))?;
         tracing::info!(partition = %partition.display(), files_before = files.len(), files_after = intent.outputs.len(), rows, "compacted");

@@ -16,6 +16,7 @@
 //! across runs and across sources, through [`KeyIndex`].
 
 pub mod compact;
+pub mod failpoint;
 pub mod fsio;
 pub mod keys;
 pub mod paths;

@@ -123,6 +123,7 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
     if command == "run" {
         // The lock is held for the whole run: no other writer stores
         // findings or events between collect and detect.
+        poolsight_lake::failpoint::step("run:detect");
         let detect_args = crate::cli::DetectArgs::all(lake.clone());
         let findings = runtime.block_on(super::detect::run_detections(
             config,

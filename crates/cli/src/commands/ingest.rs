@@ -30,7 +30,24 @@ pub fn run(args: &IngestArgs, config: &Config) -> Result<u8> {
         options.workers = workers.max(1);
     }
     let started = Instant::now();
-    let summary = ingest_with_progress(&args.paths, &lake, options)?;
+    let summary = match ingest_with_progress(&args.paths, &lake, options) {
+        Ok(summary) => summary,
+        Err(error) => {
+            if let Some(poolsight_ingest::IngestError::Lake(poolsight_lake::LakeError::Locked {
+                path,
+                lock,
+            })) = error.downcast_ref::<poolsight_ingest::IngestError>()
+            {
+                eprintln!(
+                    "poolsight ingest: the lake {} is in use by another poolsight run (lock {}); nothing was ingested",
+                    path.display(),
+                    lock.display()
+                );
+                return Ok(crate::EXIT_BUSY);
+            }
+            return Err(error);
+        }
+    };
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
         let mut value = serde_json::to_value(&summary)?;
