@@ -291,15 +291,16 @@ async fn read_body(
     }
     let dir = context.lake.state_dir().join("spool");
     let spooled = tokio::task::spawn_blocking(move || {
-        std::fs::create_dir_all(&dir)?;
+        // The lake's own folder helper: private (0700) like every folder of it.
+        poolsight_lake::fsio::create_dir_durable(&dir).map_err(|e| e.to_string())?;
         tempfile::Builder::new()
             .prefix(".object-")
             .suffix(".tmp")
             .tempfile_in(&dir)
+            .map_err(|e| format!("spool file: {e}"))
     })
     .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| format!("spool file: {e}"))?;
+    .map_err(|e| e.to_string())??;
     let (file, path) = spooled.into_parts();
     let mut file = tokio::fs::File::from_std(file);
     while let Some(chunk) = output.body.next().await {
