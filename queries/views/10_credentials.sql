@@ -25,7 +25,8 @@ SELECT
     credentials_expiration AS expires_at,
     web_identity_audience,
     aws_region,
-    recipient_account_id
+    recipient_account_id,
+    ingested_at
 FROM events
 WHERE error_code IS NULL
   AND (

@@ -3,21 +3,10 @@ name = "identity_activity"
 description = """
 Every call made with identity-pool credentials (not the calls that obtain them), attributed
 to its identity: from the record itself (`webIdFederationData`, an API Gateway access log
-line) or, when the record carries only an access key, through the issuance of that key in
-`credentials` (`attribution_source = 'issued_access_key'`).
+line) or, when the record carries only an access key, through the issuance of that key
+(`issued_keys`, up to 12 hours earlier; `attribution_source = 'issued_access_key'`).
 """
 ---*/
-WITH issued AS (
-    SELECT access_key_id,
-           first_value(identity_id) AS identity_id,
-           first_value(identity_pool_id) AS identity_pool_id,
-           first_value(auth_type) AS auth_type,
-           first_value(login_provider) AS login_provider,
-           first_value(role_arn) AS role_arn
-    FROM credentials
-    WHERE access_key_id IS NOT NULL AND identity_id IS NOT NULL
-    GROUP BY access_key_id
-)
 SELECT
     e.event_id,
     e.event_time,
@@ -50,9 +39,12 @@ SELECT
     e.http_method,
     e.http_path,
     e.http_status,
-    e.request_parameters
+    CAST(json_get_float(e.additional_event_data, 'bytesTransferredIn') AS BIGINT) AS bytes_in,
+    CAST(json_get_float(e.additional_event_data, 'bytesTransferredOut') AS BIGINT) AS bytes_out,
+    e.request_parameters,
+    e.ingested_at
 FROM events e
-LEFT JOIN issued i ON e.identity_id IS NULL AND e.access_key_id = i.access_key_id
+LEFT JOIN issued_keys i ON e.identity_id IS NULL AND e.access_key_id = i.access_key_id
 WHERE NOT (e.event_source = 'cognito-identity.amazonaws.com')
   AND NOT (e.event_source = 'sts.amazonaws.com' AND e.event_name = 'AssumeRoleWithWebIdentity')
   AND (e.identity_id IS NOT NULL OR i.identity_id IS NOT NULL)

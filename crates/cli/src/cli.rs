@@ -51,6 +51,10 @@ pub enum Command {
     Detect(DetectArgs),
     /// Check that every detection parses, plans against the schema and returns the finding columns.
     Lint(LintArgs),
+    /// The stored findings: list, show, and acknowledge, resolve, suppress or reopen them.
+    Findings(FindingsArgs),
+    /// The state tables detections and dashboards read (identity_hourly, pool_hourly, …).
+    State(StateArgs),
     /// The terminal dashboard: findings, identities, pools; Enter drills down, ? shows the keys.
     Dash(DashArgs),
     /// Merge the small Parquet files of each events partition (atomic; `run` does it too).
@@ -126,10 +130,11 @@ pub struct DetectArgs {
     /// Write the findings to this file instead of stdout.
     #[arg(long)]
     pub output: Option<PathBuf>,
-    /// Only events from this time (RFC 3339, YYYY-MM-DD, or 24h/7d back from the newest event).
+    /// Judge only events from this time (RFC 3339, YYYY-MM-DD, or 24h/7d/2w back from the
+    /// newest event); detections still read the history and lookback they need.
     #[arg(long)]
     pub since: Option<String>,
-    /// Only events before this time (same forms as --since).
+    /// Judge only events before this time (same forms as --since).
     #[arg(long)]
     pub until: Option<String>,
     /// Only these detections or categories (comma-separated or repeated).
@@ -138,9 +143,15 @@ pub struct DetectArgs {
     /// Exit 1 when a finding at or above this severity is found.
     #[arg(long, value_enum)]
     pub fail_on: Option<SeverityArg>,
-    /// Do not store the findings in the lake.
+    /// Do not store the findings (nor move the detections' progress).
     #[arg(long)]
     pub no_store: bool,
+    /// Judge the whole lake again, not only what arrived since the last run.
+    #[arg(long)]
+    pub full: bool,
+    /// Print every open finding, not only the new and updated ones.
+    #[arg(long)]
+    pub all: bool,
 }
 
 impl DetectArgs {
@@ -156,6 +167,8 @@ impl DetectArgs {
             only: Vec::new(),
             fail_on: None,
             no_store: false,
+            full: false,
+            all: false,
         }
     }
 }
@@ -180,6 +193,75 @@ impl From<SeverityArg> for poolsight_config::Severity {
             SeverityArg::Critical => S::Critical,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct StateArgs {
+    #[command(subcommand)]
+    pub action: StateAction,
+    /// The lake folder (default: the config's `lake`, else ./poolsight-lake).
+    #[arg(long, global = true)]
+    pub lake: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateAction {
+    /// Build every state table again from `events` (detect keeps them up to date itself).
+    Rebuild,
+}
+
+#[derive(Debug, Args)]
+pub struct FindingsArgs {
+    #[command(subcommand)]
+    pub action: FindingsAction,
+    /// The lake folder (default: the config's `lake`, else ./poolsight-lake).
+    #[arg(long, global = true)]
+    pub lake: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FindingsAction {
+    /// List findings (default: open and acknowledged ones, most severe first).
+    List(FindingsListArgs),
+    /// One finding in full, with its audit trail.
+    Show {
+        /// The finding id, or the start of it or of its hash (the table's `id`).
+        id: String,
+    },
+    /// Acknowledge: someone is on it (it stays listed).
+    Ack(StatusArgs),
+    /// Resolve: dealt with; it opens again if it fires with new evidence.
+    Resolve(StatusArgs),
+    /// Suppress: expected behaviour; never listed or counted again.
+    Suppress(StatusArgs),
+    /// Open again.
+    Reopen(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct FindingsListArgs {
+    /// Only these statuses (open, acknowledged, resolved, suppressed; comma-separated or
+    /// repeated); `all` for every one.
+    #[arg(long)]
+    pub status: Vec<String>,
+    /// Only these detections or categories.
+    #[arg(long)]
+    pub only: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FindingsFormat::Table)]
+    pub format: FindingsFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The finding id, or the start of it or of its hash (the table's `id`).
+    pub id: String,
+    /// Why: kept in the finding's audit trail (required).
+    #[arg(long)]
+    pub reason: String,
+    /// Who (default: $USER).
+    #[arg(long)]
+    pub by: Option<String>,
 }
 
 #[derive(Debug, Args)]

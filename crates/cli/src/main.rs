@@ -32,6 +32,8 @@ fn main() -> ExitCode {
             Command::Run(args) => commands::collect::run(args, &config, cli.quiet, "run"),
             Command::Detect(args) => commands::detect::run(args, &config),
             Command::Lint(args) => commands::detect::run_lint(args, &config),
+            Command::Findings(args) => commands::findings::run(args, &config),
+            Command::State(args) => commands::state::run(args, &config),
             Command::Dash(args) => commands::dash::run(args, &config),
             Command::Compact(args) => commands::compact::run(args, &config),
         });

@@ -133,6 +133,80 @@ pub fn write_batches(
     Ok(())
 }
 
+/// Findings as a table (text from records made terminal-safe), JSON or JSON Lines.
+pub fn write_findings(
+    out: &mut dyn Write,
+    findings: &[poolsight_detect::findings::Finding],
+    format: crate::cli::FindingsFormat,
+) -> Result<()> {
+    match format {
+        crate::cli::FindingsFormat::Jsonl => {
+            for finding in findings {
+                writeln!(out, "{}", serde_json::to_string(finding)?)?;
+            }
+        }
+        crate::cli::FindingsFormat::Json => {
+            writeln!(out, "{}", serde_json::to_string_pretty(findings)?)?;
+        }
+        crate::cli::FindingsFormat::Table => {
+            if findings.is_empty() {
+                writeln!(out, "no findings")?;
+                return Ok(());
+            }
+            writeln!(
+                out,
+                "{:<8} {:<8} {:<12} {:<16} {:<28} {:<48} {:>6}  {:<20}  summary",
+                "id",
+                "severity",
+                "status",
+                "category",
+                "detection",
+                "identity / pool",
+                "events",
+                "first seen"
+            )?;
+            for f in findings {
+                let who = f
+                    .identity_id
+                    .clone()
+                    .or_else(|| f.identity_pool_id.clone().map(|p| format!("pool {p}")))
+                    .unwrap_or_else(|| "-".into());
+                // Identity ids and summaries quote what the records said.
+                writeln!(
+                    out,
+                    "{:<8} {:<8} {:<12} {:<16} {:<28} {:<48} {:>6}  {:<20}  {}",
+                    poolsight_detect::lifecycle::short_id(&f.finding_id),
+                    f.severity,
+                    f.status,
+                    terminal_safe(&f.category),
+                    terminal_safe(&f.detection),
+                    terminal_safe(&who),
+                    f.event_count,
+                    terminal_safe(&f.first_seen),
+                    terminal_safe(&f.summary)
+                )?;
+            }
+            let mut by_category = std::collections::BTreeMap::new();
+            for f in findings {
+                *by_category.entry(f.category.as_str()).or_insert(0) += 1;
+            }
+            let counts: Vec<String> = by_category
+                .iter()
+                .map(|(c, n)| format!("{c}: {n}"))
+                .collect();
+            writeln!(out, "\n{} findings ({})", findings.len(), counts.join(", "))?;
+        }
+    }
+    Ok(())
+}
+
+pub fn fails(
+    findings: &[poolsight_detect::findings::Finding],
+    threshold: Option<poolsight_config::Severity>,
+) -> bool {
+    threshold.is_some_and(|t| findings.iter().any(|f| f.severity() >= t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

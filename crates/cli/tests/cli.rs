@@ -340,8 +340,36 @@ fn detect_formats_exit_codes_windows_and_lint() {
     assert!(output.status.success(), "{:?}", text(&output));
     let lake = lake.to_str().unwrap();
 
-    // JSON Lines: one object per finding in the design's shape.
-    let output = poolsight(&["detect", "--lake", lake, "--format", "jsonl"], dir.path());
+    // --fail-on: exit 1 when a new finding is at or above; --only narrows; --output writes a file.
+    let out_file = dir.path().join("findings.json");
+    let output = poolsight(
+        &[
+            "detect",
+            "--lake",
+            lake,
+            "--only",
+            "foreign_pool",
+            "--fail-on",
+            "critical",
+            "--format",
+            "json",
+            "--output",
+            out_file.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(output.status.code(), Some(1), "{:?}", text(&output));
+    let written: Vec<serde_json::Value> =
+        serde_json::from_str(&fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(written.len(), 2);
+    assert!(written.iter().all(|f| f["category"] == "foreign_pool"));
+
+    // JSON Lines: one object per finding in the design's shape. The rest
+    // of the sample's findings are new; --all prints every open one.
+    let output = poolsight(
+        &["detect", "--lake", lake, "--format", "jsonl", "--all"],
+        dir.path(),
+    );
     assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
     let findings: Vec<serde_json::Value> = text(&output)
         .0
@@ -375,6 +403,9 @@ fn detect_formats_exit_codes_windows_and_lint() {
             "last_seen",
             "event_count",
             "event_ids",
+            "status",
+            "detected_at",
+            "updated_at",
         ] {
             assert!(finding.get(key).is_some(), "{key} missing in {finding}");
         }
@@ -382,31 +413,12 @@ fn detect_formats_exit_codes_windows_and_lint() {
             finding["event_count"].as_u64().unwrap() as usize,
             finding["event_ids"].as_array().unwrap().len()
         );
+        assert_eq!(finding["status"], "open");
     }
-
-    // --fail-on: exit 1 when a finding is at or above; --only narrows; --output writes a file.
-    let out_file = dir.path().join("findings.json");
-    let output = poolsight(
-        &[
-            "detect",
-            "--lake",
-            lake,
-            "--only",
-            "foreign_pool",
-            "--fail-on",
-            "critical",
-            "--format",
-            "json",
-            "--output",
-            out_file.to_str().unwrap(),
-        ],
-        dir.path(),
-    );
-    assert_eq!(output.status.code(), Some(1), "{:?}", text(&output));
-    let written: Vec<serde_json::Value> =
-        serde_json::from_str(&fs::read_to_string(&out_file).unwrap()).unwrap();
-    assert_eq!(written.len(), 2);
-    assert!(written.iter().all(|f| f["category"] == "foreign_pool"));
+    // Nothing arrived since: the next run prints no finding and fails on none.
+    let output = poolsight(&["detect", "--lake", lake, "--fail-on", "info"], dir.path());
+    assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
+    assert_eq!(text(&output).0.trim(), "no findings");
 
     // A window: after 02:30 on the second day only the pool changes happen.
     let output = poolsight(

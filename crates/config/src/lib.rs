@@ -234,6 +234,31 @@ pub struct DetectConfig {
     #[serde(default)]
     pub tunables:
         std::collections::BTreeMap<String, std::collections::BTreeMap<String, toml::Value>>,
+    /// Suppression rules (`[[detect.suppress]]`), applied at detect time.
+    #[serde(default)]
+    pub suppress: Vec<SuppressRule>,
+}
+
+/// `[[detect.suppress]]`: findings of `detection` matching every given
+/// field are stored as `suppressed` (not printed, not counted by
+/// `fail_on`), with `reason` in their audit trail, until `expires`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SuppressRule {
+    /// A detection id, or `*` for every detection.
+    pub detection: String,
+    pub identity_id: Option<String>,
+    pub identity_pool_id: Option<String>,
+    /// One of the finding's source addresses.
+    pub source_ip: Option<String>,
+    /// An SQL predicate over the finding's columns (`severity <> 'high'`,
+    /// `summary LIKE '%thumbnail%'`).
+    #[serde(rename = "where")]
+    pub predicate: Option<String>,
+    /// Why (kept in the audit trail); required.
+    pub reason: String,
+    /// `YYYY-MM-DD` or RFC 3339: the rule stops applying then.
+    pub expires: Option<String>,
 }
 
 /// `[dash]`: the terminal dashboard.
@@ -407,6 +432,37 @@ impl Config {
                             attribute.key,
                             LOOKUP_ATTRIBUTE_KEYS.join(", ")
                         ),
+                    ));
+                }
+            }
+        }
+        for (index, rule) in self.detect.suppress.iter().enumerate() {
+            let key = |field: &str| format!("detect.suppress[{index}].{field}");
+            if rule.detection.trim().is_empty() {
+                return Err(invalid(
+                    key("detection"),
+                    "name a detection id, or \"*\"".into(),
+                ));
+            }
+            if rule.reason.trim().is_empty() {
+                return Err(invalid(
+                    key("reason"),
+                    "say why these findings are suppressed (it is kept in their audit trail)"
+                        .into(),
+                ));
+            }
+            if let Some(expires) = &rule.expires {
+                let b = expires.as_bytes();
+                let date_like = b.len() >= 10
+                    && b[4] == b'-'
+                    && b[7] == b'-'
+                    && [0, 1, 2, 3, 5, 6, 8, 9]
+                        .iter()
+                        .all(|&i| b[i].is_ascii_digit());
+                if !date_like {
+                    return Err(invalid(
+                        key("expires"),
+                        format!("{expires:?} is not a date (2027-01-31) or RFC 3339 time"),
                     ));
                 }
             }

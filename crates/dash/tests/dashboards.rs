@@ -16,7 +16,7 @@ use poolsight_dash::terminal::load_all;
 use poolsight_dash::{App, Engine, EngineConfig, Layouts, QuerySource, Theme, TimeWindow};
 use poolsight_detect::catalog::Catalog;
 use poolsight_detect::geoip::GeoIp;
-use poolsight_detect::{LakeSession, SessionOptions};
+use poolsight_detect::SessionOptions;
 use poolsight_ingest::{ingest_paths, IngestOptions};
 
 const LOAD: Duration = Duration::from_secs(120);
@@ -38,16 +38,17 @@ fn sample_lake() -> &'static Path {
         ingest_paths(&[sample], &lake, IngestOptions::default(), &|_, _| {}).unwrap();
         let runtime = tokio::runtime::Runtime::new().unwrap();
         runtime.block_on(async {
-            let catalog = Catalog::embedded().unwrap();
-            let session = LakeSession::open_with(&lake, &session_options(), &catalog)
-                .await
-                .unwrap();
-            let (found, _) = poolsight_detect::detect(&session, &catalog, &Default::default())
-                .await
-                .unwrap();
-            let handle = poolsight_lake::Lake::open(&lake).unwrap();
-            poolsight_detect::findings::store_findings(&handle, &found, &handle.lock().unwrap())
-                .unwrap();
+            let detector = poolsight_detect::detector::Detector::new(
+                &lake,
+                Catalog::embedded().unwrap(),
+                std::sync::Arc::new(GeoIp::test_databases().unwrap()),
+            );
+            let request = poolsight_detect::detector::DetectRequest {
+                store: true,
+                ..Default::default()
+            };
+            let outcome = detector.run(&request, None).await.unwrap();
+            assert_eq!(outcome.failed().count(), 0, "{:?}", outcome.runs);
         });
         lake
     })

@@ -18,7 +18,18 @@
 //!
 //! `{{name}}` in the SQL is replaced by the tunable's value as an SQL
 //! literal (numbers as numbers, strings quoted, lists as `make_array(…)`);
-//! a config's `[detect.tunables.<id>]` overrides the defaults. A
+//! a config's `[detect.tunables.<id>]` overrides the defaults.
+//!
+//! Three optional spans (`15m`, `1h`, `7d`) say how much of the lake a
+//! detection must see to judge an event ([`Timing`]; incremental runs read
+//! no more): `window`, the length of the time bins its findings are built
+//! from (an incremental run judges whole bins); `lookback`, how far before
+//! and after the judged bins its query reads (the half-bin offset windows,
+//! an issuance before its use); `history`, how far back its baselines look
+//! (always before what is judged). They are placeholders too —
+//! `{{window}}`, `{{half_window}}`, `{{lookback}}`, `{{history}}` become
+//! SQL intervals, `{{window_minutes}}` a number — and the config may
+//! override them like tunables (`window = "30m"` or `window_minutes = 30`). A
 //! detection's test events sit beside it: `<id>.positive.jsonl` must raise
 //! at least one finding, `<id>.negative.jsonl` none.
 
@@ -61,6 +72,9 @@ pub struct Detection {
     pub description: String,
     pub references: Vec<String>,
     pub tunables: BTreeMap<String, toml::Value>,
+    /// How much of the lake judging an event takes (defaults: no bins,
+    /// no lookback, no history).
+    pub timing: Timing,
     /// The SQL with `{{name}}` placeholders.
     pub sql_template: String,
     pub path: String,
@@ -81,6 +95,76 @@ struct DetectionHeader {
     references: Vec<String>,
     #[serde(default)]
     tunables: BTreeMap<String, toml::Value>,
+    window: Option<String>,
+    lookback: Option<String>,
+    history: Option<String>,
+}
+
+/// The spans of the lake a detection reads around what it judges, in
+/// seconds (see the module doc).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Timing {
+    /// Findings are built from bins of this length (aligned to the epoch);
+    /// `None`: from single events, so any part of the lake can be judged alone.
+    pub window: Option<i64>,
+    /// How far before and after the judged bins the query reads.
+    pub lookback: i64,
+    /// How far back before the judged bins its baselines look.
+    pub history: i64,
+}
+
+/// The names of the timing spans, which are placeholders and overridable.
+pub const TIMING_KEYS: &[&str] = &["window", "window_minutes", "lookback", "history"];
+
+fn span_seconds(name: &str, text: &str) -> Result<i64, String> {
+    poolsight_model::time::parse_span(text)
+        .map(|d| d.num_seconds())
+        .ok_or_else(|| format!("{name} = {text:?} is not a span (15m, 1h, 7d, 2w)"))
+}
+
+impl Timing {
+    fn parse(
+        window: Option<&str>,
+        lookback: Option<&str>,
+        history: Option<&str>,
+    ) -> Result<Self, String> {
+        let window = window.map(|w| span_seconds("window", w)).transpose()?;
+        let timing = Timing {
+            window,
+            lookback: lookback
+                .map(|l| span_seconds("lookback", l))
+                .transpose()?
+                .unwrap_or(0),
+            history: history
+                .map(|h| span_seconds("history", h))
+                .transpose()?
+                .unwrap_or(0),
+        };
+        timing.validate()?;
+        Ok(timing)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        match self.window {
+            Some(w) if 86_400 % w != 0 && w % 86_400 != 0 => Err(format!(
+                "window = {w}s must divide a day or be whole days (bins are aligned to midnight UTC)"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The placeholder's SQL interval, for the timing placeholders.
+    fn placeholder(&self, name: &str) -> Option<String> {
+        let seconds = match name {
+            "window" => self.window.unwrap_or(3600),
+            "half_window" => self.window.unwrap_or(3600) / 2,
+            "window_minutes" => return Some((self.window.unwrap_or(3600) / 60).to_string()),
+            "lookback" => self.lookback,
+            "history" => self.history,
+            _ => return None,
+        };
+        Some(format!("INTERVAL '{seconds} seconds'"))
+    }
 }
 
 #[derive(Deserialize)]
@@ -90,11 +174,47 @@ struct ViewHeader {
     description: String,
 }
 
-/// Every view (in file-name order: they may build on each other) and detection.
+/// How a state table is kept up to date (see [`crate::state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateKind {
+    /// Rows per hour: the hours new events touch are computed again.
+    Hourly,
+    /// Rows per key that only grow: the newly arrived events' rows are
+    /// added (`first_seen` min, `last_seen` max, other columns summed).
+    Accumulating,
+}
+
+/// A state table: `queries/state/<name>.sql`.
+#[derive(Debug, Clone)]
+pub struct StateTable {
+    pub name: String,
+    pub kind: StateKind,
+    /// The key columns of an accumulating table.
+    pub keys: Vec<String>,
+    pub description: String,
+    /// The SQL; accumulating tables use `{{arrived_after}}`.
+    pub sql: String,
+    pub path: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StateHeader {
+    name: String,
+    kind: StateKind,
+    #[serde(default)]
+    keys: Vec<String>,
+    description: String,
+}
+
+/// Every view (in file-name order: they may build on each other),
+/// detection and state table.
 #[derive(Debug, Clone, Default)]
 pub struct Catalog {
     pub views: Vec<View>,
     pub detections: Vec<Detection>,
+    pub state_tables: Vec<StateTable>,
 }
 
 fn split_header<'a>(path: &str, text: &'a str) -> Result<(&'a str, &'a str), DetectError> {
@@ -169,12 +289,33 @@ impl Catalog {
         let mut catalog = Catalog::default();
         for (path, text) in &files {
             // Other folders (dashboards/) hold plain SQL read by their users.
-            let catalogued = path.starts_with("views/") || path.starts_with("detections/");
+            let catalogued = path.starts_with("views/")
+                || path.starts_with("detections/")
+                || path.starts_with("state/");
             if !path.ends_with(".sql") || !catalogued {
                 continue;
             }
             let (header, sql) = split_header(path, text)?;
-            if path.starts_with("views/") {
+            if path.starts_with("state/") {
+                let meta: StateHeader =
+                    toml::from_str(header).map_err(|e| toml_error(path, header, e))?;
+                if meta.kind == StateKind::Accumulating
+                    && (meta.keys.is_empty() || !sql.contains("{{arrived_after}}"))
+                {
+                    return Err(DetectError::Catalog {
+                        path: path.clone(),
+                        reason: "an accumulating state table needs `keys` and reads only `ingested_at > {{arrived_after}}`".into(),
+                    });
+                }
+                catalog.state_tables.push(StateTable {
+                    name: meta.name,
+                    kind: meta.kind,
+                    keys: meta.keys,
+                    description: meta.description,
+                    sql: sql.trim().to_string(),
+                    path: path.clone(),
+                });
+            } else if path.starts_with("views/") {
                 let meta: ViewHeader =
                     toml::from_str(header).map_err(|e| toml_error(path, header, e))?;
                 catalog.views.push(View {
@@ -205,7 +346,14 @@ impl Catalog {
                     )));
                 }
                 let stem = path.trim_end_matches(".sql");
+                let timing = Timing::parse(
+                    meta.window.as_deref(),
+                    meta.lookback.as_deref(),
+                    meta.history.as_deref(),
+                )
+                .map_err(invalid)?;
                 let detection = Detection {
+                    timing,
                     positive_events: texts.get(&format!("{stem}.positive.jsonl")).cloned(),
                     negative_events: texts.get(&format!("{stem}.negative.jsonl")).cloned(),
                     id: meta.id,
@@ -276,8 +424,9 @@ impl Detection {
             path: self.path.clone(),
             reason,
         };
+        let timing = self.timing(overrides)?;
         for key in overrides.keys() {
-            if !self.tunables.contains_key(key) {
+            if !self.tunables.contains_key(key) && !TIMING_KEYS.contains(&key.as_str()) {
                 return Err(invalid(format!(
                     "the config sets tunable {key:?}, which detection {} does not have (it has: {})",
                     self.id,
@@ -294,6 +443,11 @@ impl Detection {
                 .find("}}")
                 .ok_or_else(|| invalid("a `{{` placeholder is not closed".into()))?;
             let name = after[..end].trim();
+            if let Some(interval) = timing.placeholder(name) {
+                out.push_str(&interval);
+                rest = &after[end + 2..];
+                continue;
+            }
             let value = overrides
                 .get(name)
                 .or_else(|| self.tunables.get(name))
@@ -312,6 +466,38 @@ impl Detection {
         }
         out.push_str(rest);
         Ok(out)
+    }
+
+    /// The detection's timing with the config's overrides (`window = "30m"`, …).
+    pub fn timing(&self, overrides: &BTreeMap<String, toml::Value>) -> Result<Timing, DetectError> {
+        let invalid = |reason: String| DetectError::Catalog {
+            path: self.path.clone(),
+            reason,
+        };
+        let mut timing = self.timing;
+        for key in TIMING_KEYS {
+            let Some(value) = overrides.get(*key) else {
+                continue;
+            };
+            if *key == "window_minutes" {
+                let minutes = value.as_integer().filter(|m| *m > 0).ok_or_else(|| {
+                    invalid("window_minutes must be a whole number of minutes".into())
+                })?;
+                timing.window = Some(minutes * 60);
+                continue;
+            }
+            let text = value
+                .as_str()
+                .ok_or_else(|| invalid(format!("{key} must be a span such as \"1h\"")))?;
+            let seconds = span_seconds(key, text).map_err(&invalid)?;
+            match *key {
+                "window" => timing.window = Some(seconds),
+                "lookback" => timing.lookback = seconds,
+                _ => timing.history = seconds,
+            }
+        }
+        timing.validate().map_err(invalid)?;
+        Ok(timing)
     }
 }
 
@@ -352,6 +538,49 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("does not have"));
+    }
+
+    #[test]
+    fn timing_spans_are_placeholders_and_overridable() {
+        let file = FILE
+            .replace(
+                "[tunables]",
+                "window = \"15m\"\nlookback = \"1h\"\n[tunables]",
+            )
+            .replace(
+                "{{min}} AS n",
+                "{{min}} AS n, {{window}} AS w, {{half_window}} AS h, {{lookback}} AS b",
+            );
+        let loaded = catalog(&[("detections/access_denial/x.sql", &file)]).unwrap();
+        let detection = loaded.detection("x").unwrap();
+        assert_eq!(
+            detection.timing,
+            Timing {
+                window: Some(900),
+                lookback: 3600,
+                history: 0
+            }
+        );
+        assert!(detection.sql(&BTreeMap::new()).unwrap().contains(
+            "INTERVAL '900 seconds' AS w, INTERVAL '450 seconds' AS h, INTERVAL '3600 seconds' AS b"
+        ));
+        let mut overrides = BTreeMap::new();
+        overrides.insert("window".to_string(), toml::Value::String("30m".into()));
+        assert!(detection
+            .sql(&overrides)
+            .unwrap()
+            .contains("INTERVAL '1800 seconds' AS w"));
+        overrides.insert("window".to_string(), toml::Value::String("7m".into()));
+        assert!(detection
+            .sql(&overrides)
+            .unwrap_err()
+            .to_string()
+            .contains("divide a day"));
+        let bad = file.replace("\"15m\"", "\"soon\"");
+        let error = catalog(&[("detections/access_denial/x.sql", &bad)])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("not a span"), "{error}");
     }
 
     #[test]

@@ -12,13 +12,15 @@
 //! | `identity_id`, `identity_pool_id`, `access_key_id` | string | optional |
 //! | `source_ips` | list of strings | optional |
 //! | `finding_key` | string | optional: what makes two runs' rows the same finding |
+//! | `group_key` | string | optional: rows of one group whose time spans overlap are one finding (pieces of a burst across bins) |
 //!
 //! The runner adds the detection's id, category and title, counts the
 //! evidence, and gives each finding a stable id: a hash of the detection
 //! and `finding_key` (default: identity, pool, access key and
 //! `first_seen`), so re-running updates a finding instead of adding one.
 //! Findings are stored in `<lake>/findings/findings.parquet`, rewritten
-//! atomically with old and new merged by id.
+//! atomically with old and new merged by [`crate::merge::FindingSet`]
+//! (evidence is never lost).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -55,7 +57,21 @@ pub struct Finding {
     pub event_count: u64,
     pub event_ids: Vec<String>,
     pub finding_id: String,
+    /// The `finding_key` the id was made from (not stored: it orders the
+    /// pieces of one run, earliest window first).
+    #[serde(skip)]
+    pub finding_key: String,
+    /// Pieces with one group key whose time spans overlap are one finding.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_key: Option<String>,
+    /// `open`, `acknowledged`, `resolved` or `suppressed`.
+    #[serde(default)]
+    pub status: String,
+    /// When the finding was first detected.
     pub detected_at: String,
+    /// When its evidence, time span, severity or status last changed.
+    #[serde(default)]
+    pub updated_at: String,
 }
 
 impl Finding {
@@ -82,6 +98,7 @@ const OPTIONAL_STRINGS: &[&str] = &[
     "identity_pool_id",
     "access_key_id",
     "finding_key",
+    "group_key",
 ];
 
 fn is_string(t: &DataType) -> bool {
@@ -226,7 +243,11 @@ pub fn findings_of(
             event_count: event_ids.len() as u64,
             event_ids,
             finding_id,
+            finding_key: key,
+            group_key: text(&row, "group_key"),
+            status: "open".into(),
             detected_at: detected_at.to_string(),
+            updated_at: detected_at.to_string(),
         });
     }
     Ok(findings)
@@ -255,9 +276,29 @@ pub async fn run_detection(
         path: detection.path.clone(),
         source: e,
     })?;
-    let mut findings = findings_of(detection, &batches, detected_at)?;
+    Ok(consolidate(
+        findings_of(detection, &batches, detected_at)?,
+        detected_at,
+    ))
+}
+
+/// One run's rows as findings: rows with one id, and pieces of one group
+/// that overlap in time, folded together (in time order).
+pub fn consolidate(mut rows: Vec<Finding>, detected_at: &str) -> Vec<Finding> {
+    rows.sort_by(|a, b| {
+        (&a.first_seen, &a.finding_key, &a.finding_id).cmp(&(
+            &b.first_seen,
+            &b.finding_key,
+            &b.finding_id,
+        ))
+    });
+    let mut set = crate::merge::FindingSet::default();
+    for row in rows {
+        set.absorb(row, detected_at);
+    }
+    let mut findings = set.into_vec();
     findings.sort_by(|a, b| (&a.first_seen, &a.finding_id).cmp(&(&b.first_seen, &b.finding_id)));
-    Ok(findings)
+    findings
 }
 
 /// The schema of `findings/findings.parquet`.
@@ -293,6 +334,9 @@ pub fn findings_schema() -> SchemaRef {
         Field::new("event_count", DataType::Int64, false),
         list("event_ids"),
         time("detected_at"),
+        string("group_key", true),
+        string("status", true),
+        time("updated_at"),
     ]))
 }
 
@@ -300,7 +344,7 @@ fn micros(text: &str) -> Option<i64> {
     poolsight_model::time::parse_event_time(text)
 }
 
-fn to_batch(findings: &[Finding]) -> Result<RecordBatch, DetectError> {
+pub(crate) fn to_batch(findings: &[Finding]) -> Result<RecordBatch, DetectError> {
     let strings = |get: &dyn Fn(&Finding) -> Option<&str>| -> ArrayRef {
         let mut b = StringBuilder::new();
         for f in findings {
@@ -347,6 +391,9 @@ fn to_batch(findings: &[Finding]) -> Result<RecordBatch, DetectError> {
             Arc::new(counts.finish()),
             lists(&|f| &f.event_ids),
             times(&|f| &f.detected_at),
+            strings(&|f| f.group_key.as_deref()),
+            strings(&|f| Some(&f.status)),
+            times(&|f| &f.updated_at),
         ],
     )?)
 }
@@ -397,6 +444,10 @@ pub fn load_findings(lake: &Lake) -> Result<Vec<Finding>, DetectError> {
                 last_seen: rfc3339(text(&row, "last_seen")),
                 event_count: row.get("event_count").and_then(Value::as_u64).unwrap_or(0),
                 event_ids: list(&row, "event_ids"),
+                finding_key: String::new(),
+                group_key: text(&row, "group_key"),
+                status: text(&row, "status").unwrap_or_else(|| "open".into()),
+                updated_at: rfc3339(text(&row, "updated_at").or_else(|| text(&row, "detected_at"))),
                 detected_at: rfc3339(text(&row, "detected_at")),
             });
         }
@@ -413,46 +464,62 @@ pub struct StoreSummary {
     pub total: usize,
 }
 
-/// Merges `findings` into the lake's findings by id (a re-detected finding
-/// replaces its earlier version, keeping its first `detected_at`), and
-/// rewrites the file atomically.
+/// What storing did, and the findings that are new or changed (as stored).
+#[derive(Debug, Default, Clone)]
+pub struct Stored {
+    pub summary: StoreSummary,
+    pub changed: Vec<Finding>,
+    /// Status changes storing made (suppressed by a rule, reopened).
+    pub transitions: Vec<crate::merge::Transition>,
+}
+
+/// Folds `findings` into the lake's findings ([`crate::merge::FindingSet`]:
+/// by id or overlapping group, never losing evidence) and rewrites the
+/// file atomically when anything changed. `now` stamps `updated_at`.
 ///
 /// Read, merge and rewrite happen under the lake's writer lock, which the
 /// caller proves it holds by passing it.
 pub fn store_findings(
     lake: &Lake,
     findings: &[Finding],
+    now: &str,
     _lock: &poolsight_lake::LakeLock,
-) -> Result<StoreSummary, DetectError> {
-    let mut by_id: BTreeMap<String, Finding> = load_findings(lake)?
-        .into_iter()
-        .map(|f| (f.finding_id.clone(), f))
-        .collect();
+) -> Result<Stored, DetectError> {
+    let mut set = crate::merge::FindingSet::new(load_findings(lake)?);
     let mut summary = StoreSummary::default();
+    let mut changed = Vec::new();
     for finding in findings {
-        match by_id.get(&finding.finding_id) {
-            None => {
-                summary.new += 1;
-                by_id.insert(finding.finding_id.clone(), finding.clone());
-            }
-            Some(old) => {
-                let mut merged = finding.clone();
-                merged.detected_at = old.detected_at.clone();
-                if &merged == old {
-                    summary.unchanged += 1;
-                } else {
-                    summary.updated += 1;
-                    by_id.insert(finding.finding_id.clone(), merged);
-                }
-            }
+        let (what, index) = set.absorb(finding.clone(), now);
+        match what {
+            crate::merge::Absorbed::New => summary.new += 1,
+            crate::merge::Absorbed::Updated => summary.updated += 1,
+            crate::merge::Absorbed::Unchanged => summary.unchanged += 1,
+        }
+        if what != crate::merge::Absorbed::Unchanged && !changed.contains(&index) {
+            changed.push(index);
         }
     }
-    summary.total = by_id.len();
+    summary.total = set.len();
+    let changed: Vec<Finding> = changed.iter().map(|&i| set.get(i).clone()).collect();
+    let transitions = set.transitions().to_vec();
     if summary.new == 0 && summary.updated == 0 {
-        return Ok(summary);
+        return Ok(Stored {
+            summary,
+            changed,
+            transitions,
+        });
     }
-    let all: Vec<Finding> = by_id.into_values().collect();
-    let batch = to_batch(&all)?;
+    write_findings_file(lake, &set.into_vec())?;
+    Ok(Stored {
+        summary,
+        changed,
+        transitions,
+    })
+}
+
+/// Rewrites `findings/findings.parquet` atomically with `all`.
+pub(crate) fn write_findings_file(lake: &Lake, all: &[Finding]) -> Result<(), DetectError> {
+    let batch = to_batch(all)?;
     let path = findings_file(lake);
     let mut bytes = Vec::new();
     {
@@ -464,5 +531,21 @@ pub fn store_findings(
         writer.close().map_err(|e| LakeError::parquet(&path, e))?;
     }
     poolsight_lake::write_atomically(&path, &bytes)?;
-    Ok(summary)
+    Ok(())
+}
+
+/// The stored findings that still need a look (`open` or `acknowledged`),
+/// most severe first.
+pub fn open_findings(lake: &Lake) -> Result<Vec<Finding>, DetectError> {
+    let mut findings: Vec<Finding> = load_findings(lake)?
+        .into_iter()
+        .filter(|f| f.status == "open" || f.status == "acknowledged")
+        .collect();
+    findings.sort_by(|a, b| {
+        b.severity()
+            .cmp(&a.severity())
+            .then_with(|| a.first_seen.cmp(&b.first_seen))
+            .then_with(|| a.finding_id.cmp(&b.finding_id))
+    });
+    Ok(findings)
 }

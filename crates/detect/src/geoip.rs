@@ -62,6 +62,19 @@ impl GeoIp {
         })
     }
 
+    /// The databases of a config's `[geoip]` (none configured: an empty
+    /// set, and the detections use their coarse rules).
+    pub fn from_config(config: &poolsight_config::Config) -> Result<Self, DetectError> {
+        let geoip = Self::open(
+            config.geoip.asn_db.as_deref(),
+            config.geoip.country_db.as_deref(),
+        )?;
+        if geoip.is_empty() {
+            tracing::debug!("no GeoIP databases configured; credential_reuse compares networks");
+        }
+        Ok(geoip)
+    }
+
     /// MaxMind's test databases (the networks the sample trail uses).
     pub fn test_databases() -> Result<Self, DetectError> {
         Ok(Self {

@@ -9,10 +9,16 @@
 //! the [`catalog`]. [`detect`] runs the detections into [`findings`].
 
 pub mod catalog;
+pub mod detector;
 pub mod explain;
 pub mod findings;
 pub mod geoip;
+pub mod lifecycle;
+pub mod merge;
+pub mod plan;
+pub mod progress;
 pub mod report;
+pub mod state;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -61,6 +67,9 @@ pub enum DetectError {
     },
     #[error("Arrow: {0}")]
     Arrow(#[from] arrow::error::ArrowError),
+    /// A request that cannot be run as given (`--since` after `--until`, …).
+    #[error("{0}")]
+    Request(String),
 }
 
 impl From<DataFusionError> for DetectError {
@@ -78,8 +87,110 @@ pub struct SessionOptions {
     pub since: Option<DateTime<Utc>>,
     /// Only events before this time (`--until`).
     pub until: Option<DateTime<Utc>>,
+    /// Only events inside these spans of event time (incremental
+    /// detection); replaces `since`/`until` when set.
+    pub spans: Option<Vec<plan::Span>>,
+    /// What a detection judges (`is_judged(t)`); `None`: everything.
+    pub judged: Option<Vec<plan::Span>>,
     /// GeoIP/ASN databases (`[geoip]`); none: the functions return NULL.
     pub geoip: Option<Arc<geoip::GeoIp>>,
+}
+
+/// Registers `is_judged(timestamp) -> boolean`: whether an event time falls
+/// in what the running detection judges. Detections with a `history` read
+/// events they must not judge again; they keep only `is_judged(event_time)`.
+fn register_is_judged(ctx: &SessionContext, judged: Option<Vec<plan::Span>>) {
+    use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
+    let judged = Arc::new(judged);
+    ctx.register_udf(create_udf(
+        "is_judged",
+        vec![DataType::Timestamp(
+            arrow::datatypes::TimeUnit::Microsecond,
+            Some("UTC".into()),
+        )],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(move |args: &[ColumnarValue]| {
+            let arrays = ColumnarValue::values_to_arrays(args)?;
+            let micros = arrow::compute::cast(&arrays[0], &DataType::Int64)?;
+            let micros = micros
+                .as_any()
+                .downcast_ref::<arrow::array::Int64Array>()
+                .ok_or_else(|| DataFusionError::Internal("is_judged: not a timestamp".into()))?;
+            let out: arrow::array::BooleanArray = micros
+                .iter()
+                .map(|t| {
+                    t.map(|t| match judged.as_ref() {
+                        None => true,
+                        Some(spans) => spans.iter().any(|s| s.contains(t)),
+                    })
+                })
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(out)))
+        }),
+    ));
+}
+
+/// How long before a call its credentials may have been issued: 12 hours,
+/// the longest `AssumeRoleWithWebIdentity` session (`GetCredentialsForIdentity`
+/// gives one hour). The `issuance_events` table reaches this far before a
+/// session's spans, so that calls are attributed through their access key.
+pub const ISSUANCE_LOOKBACK_MICROS: i64 = 12 * 3600 * 1_000_000;
+
+impl SessionOptions {
+    /// The event-time spans the session is cut to; `None`: the whole lake.
+    fn effective_spans(&self) -> Option<Vec<plan::Span>> {
+        if let Some(spans) = &self.spans {
+            return Some(spans.clone());
+        }
+        if self.since.is_none() && self.until.is_none() {
+            return None;
+        }
+        Some(vec![plan::Span::new(
+            self.since.map_or(plan::EARLIEST, |t| t.timestamp_micros()),
+            self.until.map_or(plan::LATEST, |t| t.timestamp_micros()),
+        )])
+    }
+}
+
+/// The `WHERE` condition of a view over `lake_events` cut to `spans`: a
+/// condition on the `event_date` partition alone (so files are pruned by
+/// path) and one on `event_time`. No spans: nothing matches.
+fn span_filter(spans: &[plan::Span]) -> String {
+    if spans.is_empty() {
+        return "FALSE".into();
+    }
+    let date = |micros: i64| {
+        DateTime::from_timestamp_micros(micros)
+            .map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_else(|| {
+                if micros < 0 {
+                    "0000-01-01".into()
+                } else {
+                    "9999-12-31".into()
+                }
+            })
+    };
+    let dates: Vec<String> = spans
+        .iter()
+        .map(|s| {
+            format!(
+                "(event_date >= '{}' AND event_date <= '{}')",
+                date(s.from),
+                date(s.to.saturating_sub(1))
+            )
+        })
+        .collect();
+    let times: Vec<String> = spans
+        .iter()
+        .map(|s| {
+            format!(
+                "(event_time >= to_timestamp_micros({}) AND event_time < to_timestamp_micros({}))",
+                s.from, s.to
+            )
+        })
+        .collect();
+    format!("({}) AND ({})", dates.join(" OR "), times.join(" OR "))
 }
 
 /// A DataFusion session with the lake's tables registered.
@@ -123,10 +234,11 @@ impl LakeSession {
                 .clone()
                 .unwrap_or_else(|| Arc::new(geoip::GeoIp::default())),
         )?;
-        let windowed = options.since.is_some() || options.until.is_some();
+        register_is_judged(&ctx, options.judged.clone());
+        let spans = options.effective_spans();
         register_parquet_table(
             &ctx,
-            if windowed { "lake_events" } else { "events" },
+            "lake_events",
             &lake.events_dir(),
             poolsight_model::event_schema(),
             poolsight_model::PARTITION_COLUMN,
@@ -148,38 +260,55 @@ impl LakeSession {
             "ingest_date",
         )
         .await?;
-        let findings_file = findings::findings_file(&lake);
-        if findings_file.is_file() {
-            let options = ListingOptions::new(Arc::new(ParquetFormat::default()));
-            let config = ListingTableConfig::new(listing_url(&findings_file)?)
-                .with_listing_options(options)
-                .with_schema(findings::findings_schema());
-            ctx.register_table("findings", Arc::new(ListingTable::try_new(config)?))?;
-        } else {
-            let empty = MemTable::try_new(findings::findings_schema(), vec![vec![]])?;
-            ctx.register_table("findings", Arc::new(empty))?;
+        for (name, file, schema) in [
+            (
+                "findings",
+                findings::findings_file(&lake),
+                findings::findings_schema(),
+            ),
+            (
+                "finding_audit",
+                lifecycle::audit_file(&lake),
+                lifecycle::audit_schema(),
+            ),
+        ] {
+            if file.is_file() {
+                let options = ListingOptions::new(Arc::new(ParquetFormat::default()));
+                let config = ListingTableConfig::new(listing_url(&file)?)
+                    .with_listing_options(options)
+                    .with_schema(schema);
+                ctx.register_table(name, Arc::new(ListingTable::try_new(config)?))?;
+            } else {
+                ctx.register_table(name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
+            }
         }
-        if windowed {
-            let mut filters = Vec::new();
-            if let Some(since) = options.since {
-                filters.push(format!(
-                    "event_date >= '{}' AND event_time >= to_timestamp_micros({})",
-                    since.format("%Y-%m-%d"),
-                    since.timestamp_micros()
-                ));
+        match &spans {
+            None => {
+                ctx.sql("CREATE VIEW events AS SELECT * FROM lake_events")
+                    .await?;
+                ctx.sql("CREATE VIEW issuance_events AS SELECT * FROM lake_events")
+                    .await?;
             }
-            if let Some(until) = options.until {
-                filters.push(format!(
-                    "event_date <= '{}' AND event_time < to_timestamp_micros({})",
-                    until.format("%Y-%m-%d"),
-                    until.timestamp_micros()
-                ));
+            Some(spans) => {
+                ctx.sql(&format!(
+                    "CREATE VIEW events AS SELECT * FROM lake_events WHERE {}",
+                    span_filter(spans)
+                ))
+                .await?;
+                let reaching_back = plan::merge(
+                    spans
+                        .iter()
+                        .map(|s| {
+                            plan::Span::new(s.from.saturating_sub(ISSUANCE_LOOKBACK_MICROS), s.to)
+                        })
+                        .collect(),
+                );
+                ctx.sql(&format!(
+                    "CREATE VIEW issuance_events AS SELECT * FROM lake_events WHERE {}",
+                    span_filter(&reaching_back)
+                ))
+                .await?;
             }
-            ctx.sql(&format!(
-                "CREATE VIEW events AS SELECT * FROM lake_events WHERE {}",
-                filters.join(" AND ")
-            ))
-            .await?;
         }
         let pools_schema = Arc::new(Schema::new(vec![Field::new(
             "identity_pool_id",
@@ -205,7 +334,9 @@ impl LakeSession {
                 })?;
             ctx.register_table(view.name.as_str(), frame.into_view())?;
         }
-        Ok(Self { ctx, lake })
+        let session = Self { ctx, lake };
+        state::register(&session, catalog).await?;
+        Ok(session)
     }
 
     /// The time of the newest event in the lake (relative windows count back from it).
@@ -254,6 +385,33 @@ fn listing_url(path: &Path) -> Result<ListingTableUrl, DetectError> {
     Ok(ListingTableUrl::try_new(url, None)?)
 }
 
+/// The partition column of the hourly state tables.
+pub const PARTITION_OF_STATE: &str = "event_date";
+
+/// Registers exactly `files` (Parquet, one schema) as `name`; none: an empty table.
+async fn register_files(
+    ctx: &SessionContext,
+    name: &str,
+    files: &[PathBuf],
+    schema: arrow::datatypes::SchemaRef,
+) -> Result<(), DetectError> {
+    let existing: Vec<&PathBuf> = files.iter().filter(|f| f.is_file()).collect();
+    if existing.is_empty() {
+        ctx.register_table(name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
+        return Ok(());
+    }
+    let urls = existing
+        .iter()
+        .map(|f| listing_url(f))
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()));
+    let config = ListingTableConfig::new_with_multi_paths(urls)
+        .with_listing_options(options)
+        .with_schema(schema);
+    ctx.register_table(name, Arc::new(ListingTable::try_new(config)?))?;
+    Ok(())
+}
+
 /// Registers the Parquet files under `dir` (Hive-partitioned by
 /// `partition_column`) as `name`; a folder that does not exist yet is an
 /// empty table (nothing is created: readers do not write).
@@ -287,97 +445,6 @@ async fn register_parquet_table(
     let table = ListingTable::try_new(config)?;
     ctx.register_table(name, Arc::new(table))?;
     Ok(())
-}
-
-/// Which detections to run, with what tunables.
-#[derive(Debug, Clone, Default)]
-pub struct DetectOptions {
-    /// Detection ids or categories; empty: all.
-    pub only: Vec<String>,
-    /// Per detection id, tunable overrides (`[detect.tunables.<id>]`).
-    pub tunables: BTreeMap<String, BTreeMap<String, toml::Value>>,
-}
-
-/// One detection's outcome.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct DetectionRun {
-    pub id: String,
-    pub category: String,
-    pub findings: usize,
-    pub seconds: f64,
-    pub error: Option<String>,
-}
-
-/// Runs the selected detections; a failing detection is reported and the
-/// others go on.
-pub async fn detect(
-    session: &LakeSession,
-    catalog: &catalog::Catalog,
-    options: &DetectOptions,
-) -> Result<(Vec<findings::Finding>, Vec<DetectionRun>), DetectError> {
-    for wanted in &options.only {
-        if catalog.detection(wanted).is_none() && !catalog::CATEGORIES.contains(&wanted.as_str()) {
-            return Err(DetectError::Catalog {
-                path: "detections/".into(),
-                reason: format!(
-                    "no detection or category is named {wanted:?} (detections: {})",
-                    catalog
-                        .detections
-                        .iter()
-                        .map(|d| d.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            });
-        }
-    }
-    for id in options.tunables.keys() {
-        if catalog.detection(id).is_none() {
-            return Err(DetectError::Catalog {
-                path: "detections/".into(),
-                reason: format!("[detect.tunables.{id}] names no detection"),
-            });
-        }
-    }
-    let detected_at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut all = Vec::new();
-    let mut runs = Vec::new();
-    let empty = BTreeMap::new();
-    for detection in &catalog.detections {
-        if !options.only.is_empty()
-            && !options
-                .only
-                .iter()
-                .any(|o| o == &detection.id || o == &detection.category)
-        {
-            continue;
-        }
-        let started = std::time::Instant::now();
-        let tunables = options.tunables.get(&detection.id).unwrap_or(&empty);
-        match findings::run_detection(session, detection, tunables, &detected_at).await {
-            Ok(found) => {
-                runs.push(DetectionRun {
-                    id: detection.id.clone(),
-                    category: detection.category.clone(),
-                    findings: found.len(),
-                    seconds: started.elapsed().as_secs_f64(),
-                    error: None,
-                });
-                all.extend(found);
-            }
-            Err(error) => {
-                tracing::error!(detection = %detection.id, error = %error, "detection failed");
-                runs.push(DetectionRun {
-                    id: detection.id.clone(),
-                    category: detection.category.clone(),
-                    findings: 0,
-                    seconds: started.elapsed().as_secs_f64(),
-                    error: Some(error.to_string()),
-                });
-            }
-        }
-    }
-    Ok((all, runs))
 }
 
 /// Plans every detection against the lake's schema without running it and

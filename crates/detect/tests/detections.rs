@@ -7,7 +7,10 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
 use poolsight_detect::catalog::{Catalog, Detection};
+use poolsight_detect::detector::{DetectRequest, Detector, Mode};
 use poolsight_detect::findings::{run_detection, store_findings, Finding};
 use poolsight_detect::geoip::GeoIp;
 use poolsight_detect::{lint, LakeSession, SessionOptions};
@@ -50,6 +53,11 @@ async fn findings_for(detection: &Detection, events: &str) -> Vec<Finding> {
     let dir = tempfile::tempdir().unwrap();
     let lake = lake_of(events, dir.path());
     let catalog = Catalog::from_dir(&queries_dir()).unwrap();
+    // Baselines come from the state tables: build them as detect does.
+    let handle = poolsight_lake::Lake::open(&lake).unwrap();
+    poolsight_detect::state::update(&lake, &options(), &catalog, &handle.lock().unwrap())
+        .await
+        .unwrap();
     let session = LakeSession::open_with(&lake, &options(), &catalog)
         .await
         .unwrap();
@@ -150,18 +158,29 @@ async fn every_detection_plans_against_the_schema_and_findings_are_stored_once()
     for (id, result) in lint(&session, &catalog, &BTreeMap::new()).await {
         result.unwrap_or_else(|e| panic!("{id}: {e}"));
     }
-    let (found, runs) = poolsight_detect::detect(&session, &catalog, &Default::default())
-        .await
-        .unwrap();
-    assert!(runs.iter().all(|r| r.error.is_none()), "{runs:?}");
+    let detector = Detector::new(
+        &lake,
+        catalog.clone(),
+        Arc::new(GeoIp::test_databases().unwrap()),
+    );
+    let full = DetectRequest {
+        mode: Mode::Full,
+        store: false,
+        ..Default::default()
+    };
+    let outcome = detector.run(&full, None).await.unwrap();
+    assert_eq!(outcome.failed().count(), 0, "{:?}", outcome.runs);
+    let found = outcome.findings;
     assert!(!found.is_empty());
     let lake_handle = session.lake().clone();
-    let first = store_findings(&lake_handle, &found, &lake_handle.lock().unwrap()).unwrap();
+    let first = store_findings(&lake_handle, &found, "T1", &lake_handle.lock().unwrap())
+        .unwrap()
+        .summary;
     assert_eq!((first.new, first.total), (found.len(), found.len()));
-    let (again, _) = poolsight_detect::detect(&session, &catalog, &Default::default())
-        .await
-        .unwrap();
-    let second = store_findings(&lake_handle, &again, &lake_handle.lock().unwrap()).unwrap();
+    let again = detector.run(&full, None).await.unwrap().findings;
+    let second = store_findings(&lake_handle, &again, "T2", &lake_handle.lock().unwrap())
+        .unwrap()
+        .summary;
     assert_eq!(
         (second.new, second.updated, second.total),
         (0, 0, found.len()),
@@ -190,13 +209,18 @@ async fn the_sample_trail_raises_exactly_its_attacks() {
     let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sample-data");
     ingest_paths(&[sample], &lake, IngestOptions::default(), &|_, _| {}).unwrap();
     let catalog = Catalog::from_dir(&queries_dir()).unwrap();
-    let session = LakeSession::open_with(&lake, &options(), &catalog)
+    let outcome = Detector::new(&lake, catalog, Arc::new(GeoIp::test_databases().unwrap()))
+        .run(
+            &DetectRequest {
+                store: true,
+                ..Default::default()
+            },
+            None,
+        )
         .await
         .unwrap();
-    let (found, runs) = poolsight_detect::detect(&session, &catalog, &Default::default())
-        .await
-        .unwrap();
-    assert!(runs.iter().all(|r| r.error.is_none()), "{runs:?}");
+    assert_eq!(outcome.failed().count(), 0, "{:?}", outcome.runs);
+    let found = outcome.findings;
     let mut by_detection: BTreeMap<&str, usize> = BTreeMap::new();
     for finding in &found {
         *by_detection.entry(finding.detection.as_str()).or_insert(0) += 1;

@@ -230,9 +230,16 @@ impl Pipeline {
             );
         }
         let run_id = new_run_id();
+        // Every row of this run carries one arrival time, later than any
+        // earlier run's: incremental detection judges rows by it.
+        let ingested_at = poolsight_lake::arrival::next_arrival(
+            &lake,
+            &lock,
+            chrono::Utc::now().timestamp_micros(),
+        )?;
         let normalize_options = NormalizeOptions {
             max_record_bytes: options.max_record_bytes,
-            ingested_at: chrono::Utc::now().timestamp_micros(),
+            ingested_at,
         };
         let quarantine = QuarantineWriter::new(&lake, &run_id);
         for (was, now, why) in &stats.moved_aside {

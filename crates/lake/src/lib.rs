@@ -15,6 +15,7 @@
 //! Dedup is by `event_key` (the CloudTrail `eventID`, or a content hash),
 //! across runs and across sources, through [`KeyIndex`].
 
+pub mod arrival;
 pub mod compact;
 pub mod failpoint;
 pub mod fsio;

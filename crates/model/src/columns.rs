@@ -417,7 +417,7 @@ event_columns! {
     source_position: Str, "",
         "Where in that source: `line N`, `Records[i]`, `events[i]`, `Events[i]`.";
     ingested_at: Time, "metadata.logged_time",
-        "When poolsight wrote the row.";
+        "When the row arrived: the moment the ingest/collect run that wrote it opened the lake. One value per run, later than every earlier run's (`_state/arrival_clock`); incremental detection judges the rows that arrived since its last run.";
     record_bytes: Int, "",
         "Size of the record's JSON text in bytes.";
 }

@@ -9,24 +9,33 @@ it credentials). A script minting identities in a loop — to spread requests ov
 identities, dodge per-identity limits or inflate the pool — shows as many new guest identities
 from one source IP within minutes. People behind one NAT (a café, a carrier) also share an
 address, but they arrive minutes apart and use their credentials: the threshold is per
-`window_minutes` (`min_identities`), and the summary says how many of the identities ever made a
-call with their credentials (high when almost none did).
+`window` (`min_identities`), and the summary says how many of the identities ever made a
+call with their credentials (high when almost none did). Windows are 10-minute bins and the
+bins shifted by half of one, so a burst that straddles a bin edge is seen whole; the windows of
+one burst that overlap are one finding.
 """
 references = [
   "https://docs.aws.amazon.com/cognito/latest/developerguide/authentication-flow.html",
   "https://docs.aws.amazon.com/cognito/latest/developerguide/limits.html",
 ]
+window = "10m"
+lookback = "5m"
 [tunables]
-window_minutes = 10
 min_identities = 25
 ---*/
 WITH minted AS (
-    SELECT *, date_bin(INTERVAL '{{window_minutes}} minutes', event_time) AS window_start
+    SELECT *,
+           date_bin({{window}}, event_time) AS bin,
+           date_bin({{window}}, event_time - {{half_window}}) + {{half_window}} AS shifted_bin
     FROM events
     WHERE event_source = 'cognito-identity.amazonaws.com'
       AND event_name IN ('GetId', 'GetCredentialsForIdentity')
       AND auth_type = 'unauthenticated'
       AND source_ip IS NOT NULL
+),
+placed AS (
+    SELECT m.*, CASE WHEN s.shifted THEN m.shifted_bin ELSE m.bin END AS window_start
+    FROM minted m CROSS JOIN (VALUES (false), (true)) AS s(shifted)
 ),
 windows AS (
     SELECT source_ip, window_start,
@@ -37,32 +46,35 @@ windows AS (
            max(event_time) AS last_seen,
            array_agg(event_id) AS event_ids,
            array_to_string(array_sort(array_agg(DISTINCT user_agent)), ' | ') AS agents
-    FROM minted
+    FROM placed
     GROUP BY source_ip, window_start
+),
+flooded AS (
+    SELECT * FROM windows WHERE new_identities >= {{min_identities}}
+),
+minted_identities AS (
+    SELECT source_ip, window_start, unnest(identities) AS minted_identity
+    FROM flooded
 ),
 used AS (
     SELECT DISTINCT identity_id FROM identity_activity WHERE auth_type = 'unauthenticated'
 ),
-minted_by_window AS (
-    SELECT source_ip, window_start, unnest(identities) AS minted_identity
-    FROM windows
-    WHERE new_identities >= {{min_identities}}
-),
 usage AS (
     SELECT m.source_ip, m.window_start, count(u.identity_id) AS used_identities
-    FROM minted_by_window m
+    FROM minted_identities m
     LEFT JOIN used u ON m.minted_identity = u.identity_id
     GROUP BY m.source_ip, m.window_start
 ),
 flagged AS (
-    SELECT w.*, coalesce(usage.used_identities, 0) AS used_identities
-    FROM windows w
-    JOIN usage ON w.source_ip = usage.source_ip AND w.window_start = usage.window_start
+    SELECT f.*, coalesce(usage.used_identities, 0) AS used_identities
+    FROM flooded f
+    LEFT JOIN usage ON f.source_ip = usage.source_ip AND f.window_start = usage.window_start
 )
 SELECT NULL AS identity_id, identity_pool_id, NULL AS access_key_id, first_seen, last_seen, event_ids,
        make_array(source_ip) AS source_ips,
        CASE WHEN used_identities * 10 < new_identities THEN 'high' ELSE 'medium' END AS severity,
-       concat(source_ip, ' created ', new_identities, ' guest identities within ', {{window_minutes}},
-              ' minutes; ', used_identities, ' of them ever used their credentials (user agent: ', agents, ')') AS summary,
-       concat(source_ip, '|', CAST(window_start AS VARCHAR)) AS finding_key
+       concat(source_ip, ' created ', new_identities, ' guest identities within ', {{window_minutes}}, ' minutes; ',
+              used_identities, ' of them used their credentials (user agent: ', agents, ')') AS summary,
+       concat(source_ip, '|', CAST(window_start AS VARCHAR)) AS finding_key,
+       source_ip AS group_key
 FROM flagged

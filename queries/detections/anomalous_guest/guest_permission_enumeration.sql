@@ -8,30 +8,40 @@ Guest (unauthenticated) credentials are free: anyone who finds the pool id in an
 them with two unauthenticated calls. Tools such as enumerate-iam, Pacu or ScoutSuite then try
 operation after operation to map what the role allows. The sign: one guest identity calling
 many distinct actions (`min_actions`) on several services (`min_services`) within
-`window_minutes`, mostly denied (`min_denied_share`). An app's guest traffic calls the same few
-actions again and again.
+`window`, several of them denied (`min_denied_actions` distinct actions). An app's guest traffic
+calls the same few actions again and again, and they are allowed. Windows are 15-minute bins
+and the bins shifted by half of one, so a scan that straddles a bin edge is seen whole; the
+windows of one scan that overlap are one finding.
 """
 references = [
   "https://github.com/andresriancho/enumerate-iam",
   "https://rhinosecuritylabs.com/aws/assume-worst-aws-assume-role-enumeration/",
   "https://attack.mitre.org/techniques/T1069/003/",
 ]
+window = "15m"
+lookback = "8m"
 [tunables]
-window_minutes = 15
 min_actions = 8
 min_services = 3
-min_denied_share = 0.5
+min_denied_actions = 4
 ---*/
 WITH guest_calls AS (
-    SELECT *, date_bin(INTERVAL '{{window_minutes}} minutes', event_time) AS window_start
+    SELECT *,
+           date_bin({{window}}, event_time) AS bin,
+           date_bin({{window}}, event_time - {{half_window}}) + {{half_window}} AS shifted_bin
     FROM identity_activity
     WHERE auth_type = 'unauthenticated'
+),
+placed AS (
+    SELECT g.*, CASE WHEN s.shifted THEN g.shifted_bin ELSE g.bin END AS window_start
+    FROM guest_calls g CROSS JOIN (VALUES (false), (true)) AS s(shifted)
 ),
 windows AS (
     SELECT identity_id, window_start,
            first_value(identity_pool_id) AS identity_pool_id,
            first_value(access_key_id) AS access_key_id,
            count(DISTINCT event_source || ':' || event_name) AS actions,
+           count(DISTINCT event_source || ':' || event_name) FILTER (WHERE error_code IS NOT NULL) AS denied_actions,
            count(DISTINCT event_source) AS services,
            count(*) AS calls,
            count(*) FILTER (WHERE error_code IS NOT NULL) AS denied,
@@ -40,15 +50,16 @@ windows AS (
            array_agg(event_id) AS event_ids,
            array_agg(DISTINCT source_ip) FILTER (WHERE source_ip IS NOT NULL) AS source_ips,
            array_to_string(array_sort(array_agg(DISTINCT user_agent)), ' | ') AS agents
-    FROM guest_calls
+    FROM placed
     GROUP BY identity_id, window_start
 )
 SELECT identity_id, identity_pool_id, access_key_id, first_seen, last_seen, event_ids, source_ips,
        concat('Guest ', identity_id, ' called ', actions, ' distinct actions on ', services,
               ' services within ', {{window_minutes}}, ' minutes, ', denied, ' of ', calls,
               ' denied (user agent: ', agents, ')') AS summary,
-       concat(identity_id, '|', CAST(window_start AS VARCHAR)) AS finding_key
+       concat(identity_id, '|', CAST(window_start AS VARCHAR)) AS finding_key,
+       identity_id AS group_key
 FROM windows
 WHERE actions >= {{min_actions}}
   AND services >= {{min_services}}
-  AND CAST(denied AS DOUBLE) / calls >= {{min_denied_share}}
+  AND denied_actions >= {{min_denied_actions}}

@@ -22,9 +22,9 @@ references = [
 ]
 ---*/
 WITH issued AS (
-    SELECT access_key_id, identity_id, identity_pool_id, issuing_ip, issued_at, event_id AS issue_event_id
-    FROM credentials
-    WHERE access_key_id IS NOT NULL AND issuing_ip IS NOT NULL
+    SELECT access_key_id, identity_id, identity_pool_id, issuing_ip, issued_at, issue_event_id
+    FROM issued_keys
+    WHERE issuing_ip IS NOT NULL
 ),
 used AS (
     SELECT event_id, event_time, access_key_id, source_ip, user_agent, identity_id

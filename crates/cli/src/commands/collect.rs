@@ -125,13 +125,15 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
         // findings or events between collect and detect.
         poolsight_lake::failpoint::step("run:detect");
         let detect_args = crate::cli::DetectArgs::all(lake.clone());
-        let findings = runtime.block_on(super::detect::run_detections(
-            config,
-            &lake,
-            &detect_args,
-            super::detect::geoip(config)?,
-            Some(pipeline.lock()),
-        ))?;
+        let detector = poolsight_detect::detector::Detector::from_config(config, &lake)?;
+        let findings = runtime
+            .block_on(super::detect::run_detections(
+                &detector,
+                &lake,
+                &detect_args,
+                Some(pipeline.lock()),
+            ))?
+            .findings;
         let threshold = config.detect.fail_on;
         let at_or_above = findings
             .iter()
@@ -150,7 +152,7 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
         tracing::info!(findings = findings.len(), at_or_above_fail_on = at_or_above, fail_on = %threshold, "detections finished");
         if !args.json {
             println!(
-                "findings: {} ({}); {at_or_above} at or above {threshold}; see them: poolsight detect --lake {} --no-store",
+                "new or updated findings: {} ({}); {at_or_above} at or above {threshold}; see every open one: poolsight detect --lake {} --all --no-store",
                 findings.len(),
                 if counts.is_empty() { "none".to_string() } else { counts.join(", ") },
                 lake.display()

@@ -100,7 +100,9 @@ pub fn run(args: &DashArgs, config: &Config) -> Result<u8> {
         catalog: super::detect::catalog(config)?,
         session: SessionOptions {
             own_pools: config.detect.own_pools.clone(),
-            geoip: Some(super::detect::geoip(config)?),
+            geoip: Some(std::sync::Arc::new(
+                poolsight_detect::geoip::GeoIp::from_config(config).context("[geoip]")?,
+            )),
             ..SessionOptions::default()
         },
     })?;

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use poolsight_detect::catalog::Catalog;
+use poolsight_detect::detector::Detector;
+use poolsight_detect::findings::open_findings;
 use poolsight_detect::{report, LakeSession};
 use poolsight_ingest::IngestOptions;
 
@@ -57,15 +60,15 @@ pub fn run(args: &DemoArgs) -> Result<u8> {
             writeln!(out, "\n== {title} ==")?;
             write_batches(&mut out, &batches, OutputFormat::Table)?;
         }
-        let config = poolsight_config::Config::default();
         let detect_args = crate::cli::DetectArgs::all(args.lake.clone());
         // The sample's addresses come from MaxMind's test networks: the demo
         // enriches with MaxMind's test databases, built in.
         let geoip = std::sync::Arc::new(poolsight_detect::geoip::GeoIp::test_databases()?);
-        let findings =
-            super::detect::run_detections(&config, &args.lake, &detect_args, geoip, None).await?;
+        let detector = Detector::new(&args.lake, Catalog::embedded()?, geoip);
+        super::detect::run_detections(&detector, &args.lake, &detect_args, None).await?;
+        let findings = open_findings(&poolsight_lake::Lake::open(&args.lake)?)?;
         writeln!(out, "\n== Findings ==")?;
-        super::detect::write_findings(&mut out, &findings, crate::cli::FindingsFormat::Table)?;
+        crate::output::write_findings(&mut out, &findings, crate::cli::FindingsFormat::Table)?;
         Ok(0)
     })
 }

@@ -5,9 +5,11 @@ pub mod compact;
 pub mod dash;
 pub mod demo;
 pub mod detect;
+pub mod findings;
 pub mod ingest;
 pub mod sample;
 pub mod sql;
+pub mod state;
 
 /// The ingest options `[ingest]` asks for (`ingest` and `collect` share them).
 pub fn ingest_options(config: &poolsight_config::Config) -> poolsight_ingest::IngestOptions {

@@ -27,7 +27,10 @@ pub fn run(args: &SqlArgs, config: &Config) -> Result<u8> {
     runtime.block_on(async {
         let options = SessionOptions {
             own_pools: config.detect.own_pools.clone(),
-            geoip: Some(super::detect::geoip(config)?),
+            geoip: Some(std::sync::Arc::new(anyhow::Context::context(
+                poolsight_detect::geoip::GeoIp::from_config(config),
+                "[geoip]",
+            )?)),
             ..Default::default()
         };
         let catalog = super::detect::catalog(config)?;
