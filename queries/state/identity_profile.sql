@@ -19,20 +19,28 @@ WITH seen AS (
     FROM credentials
     WHERE ingested_at > {{arrived_after}} AND identity_id IS NOT NULL
 ),
+-- One pass over `seen`: each row once per attribute.
 attributes AS (
-    SELECT identity_id, event_time, 'pool' AS attribute, identity_pool_id AS value FROM seen
-    UNION ALL SELECT identity_id, event_time, 'auth_type', auth_type FROM seen
-    UNION ALL SELECT identity_id, event_time, 'login_provider', login_provider FROM seen
-    UNION ALL SELECT identity_id, event_time, 'role', role_arn FROM seen
-    UNION ALL SELECT identity_id, event_time, 'user_agent', user_agent FROM seen
-    UNION ALL SELECT identity_id, event_time, 'address', source_ip FROM seen
-    UNION ALL SELECT identity_id, event_time, 'network',
-        CASE WHEN strpos(source_ip, ':') > 0
-             THEN concat(split_part(source_ip, ':', 1), ':', split_part(source_ip, ':', 2), ':', split_part(source_ip, ':', 3), '::/48')
-             ELSE concat(split_part(source_ip, '.', 1), '.', split_part(source_ip, '.', 2), '.', split_part(source_ip, '.', 3), '.0/24') END
-        FROM seen WHERE source_ip IS NOT NULL
-    UNION ALL SELECT identity_id, event_time, 'asn', CAST(ip_asn(source_ip) AS VARCHAR) FROM seen
-    UNION ALL SELECT identity_id, event_time, 'country', ip_country(source_ip) FROM seen
+    SELECT s.identity_id, s.event_time, a.attribute,
+           CASE a.attribute
+               WHEN 'pool' THEN s.identity_pool_id
+               WHEN 'auth_type' THEN s.auth_type
+               WHEN 'login_provider' THEN s.login_provider
+               WHEN 'role' THEN s.role_arn
+               WHEN 'user_agent' THEN s.user_agent
+               WHEN 'address' THEN s.source_ip
+               WHEN 'network' THEN
+                   CASE WHEN strpos(s.source_ip, ':') > 0
+                        THEN concat(split_part(s.source_ip, ':', 1), ':', split_part(s.source_ip, ':', 2), ':',
+                                    split_part(s.source_ip, ':', 3), '::/48')
+                        ELSE concat(split_part(s.source_ip, '.', 1), '.', split_part(s.source_ip, '.', 2), '.',
+                                    split_part(s.source_ip, '.', 3), '.0/24') END
+               WHEN 'asn' THEN CAST(ip_asn(s.source_ip) AS VARCHAR)
+               WHEN 'country' THEN ip_country(s.source_ip)
+           END AS value
+    FROM seen s
+    CROSS JOIN (VALUES ('pool'), ('auth_type'), ('login_provider'), ('role'), ('user_agent'),
+                       ('address'), ('network'), ('asn'), ('country')) AS a(attribute)
 )
 SELECT identity_id, attribute, value,
        min(event_time) AS first_seen,

@@ -155,6 +155,28 @@ pub struct DetectArgs {
 }
 
 impl DetectArgs {
+    /// The detection request these arguments make.
+    pub fn request(&self) -> poolsight_detect::detector::DetectRequest {
+        use poolsight_detect::detector::{DetectRequest, Mode};
+        DetectRequest {
+            mode: if self.full {
+                Mode::Full
+            } else {
+                Mode::Incremental
+            },
+            only: self
+                .only
+                .iter()
+                .flat_map(|s| s.split(','))
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+            since: self.since.clone(),
+            until: self.until.clone(),
+            store: !self.no_store,
+        }
+    }
+
     /// Every detection over the whole lake, findings stored, no exit threshold
     /// (what `run` and `demo` do after loading the lake).
     pub fn all(lake: PathBuf) -> Self {

@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod exit;
 mod output;
 
 use std::process::ExitCode;
@@ -11,12 +12,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use cli::{Cli, Command, LogFormat};
-
-/// Exit code for a run that failed (bad input everywhere, bad arguments,
-/// a missing lake, an I/O error).
-pub const EXIT_ERROR: u8 = 2;
-/// Exit code when another run holds the lake's lock.
-pub const EXIT_BUSY: u8 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -44,7 +39,7 @@ fn main() -> ExitCode {
             let message = format!("{error:#}");
             let lines: Vec<_> = message.lines().map(output::terminal_safe).collect();
             eprintln!("error: {}", lines.join("\n"));
-            ExitCode::from(EXIT_ERROR)
+            ExitCode::from(exit::ERROR)
         }
     }
 }

@@ -207,6 +207,49 @@ pub fn fails(
     threshold.is_some_and(|t| findings.iter().any(|f| f.severity() >= t))
 }
 
+/// Ingests with a progress line on a terminal (and nothing when not on one).
+pub fn ingest_with_progress(
+    paths: &[std::path::PathBuf],
+    lake: &std::path::Path,
+    options: poolsight_ingest::IngestOptions,
+) -> Result<poolsight_ingest::IngestSummary> {
+    let show = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let progress = move |done: u64, total: u64| {
+        if show && (done == total || done.is_multiple_of(16)) {
+            eprint!("\r  ingesting: {done}/{total} files");
+            if done == total {
+                eprintln!();
+            }
+        }
+    };
+    anyhow::Context::with_context(
+        poolsight_ingest::ingest_paths(paths, lake, options, &progress),
+        || format!("ingest into {}", lake.display()),
+    )
+}
+
+/// The one-line summary of an ingest run.
+pub fn summary_line(summary: &poolsight_ingest::IngestSummary, seconds: f64) -> String {
+    let rate = if seconds > 0.0 {
+        summary.records as f64 / seconds
+    } else {
+        0.0
+    };
+    format!(
+        "files: {} read, {} skipped, {} failed | records: {} | written: {} | duplicates skipped: {} | quarantined: {} | {:.1} MB in {:.2} s ({:.0} records/s)",
+        summary.files,
+        summary.files_skipped,
+        summary.files_failed,
+        summary.records,
+        summary.written,
+        summary.duplicates,
+        summary.quarantined,
+        summary.bytes as f64 / 1e6,
+        seconds,
+        rate
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -398,6 +398,29 @@ pub struct Layouts {
 }
 
 impl Layouts {
+    /// The layouts a config names: the built-in ones, then those of `dir`
+    /// (else `[dash] dashboards_dir`), with `query = "…"` files from
+    /// `[detect] queries_dir` (else the built-in queries).
+    pub fn from_config(
+        config: &poolsight_config::Config,
+        dir: Option<&Path>,
+    ) -> Result<Self, std::io::Error> {
+        let queries = match &config.detect.queries_dir {
+            Some(dir) => QuerySource::Dir(dir.clone()),
+            None => QuerySource::Embedded,
+        };
+        let dir = dir.or(config.dash.dashboards_dir.as_deref());
+        Self::load(dir, &queries).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                match dir {
+                    Some(dir) => format!("dashboards in {}: {e}", dir.display()),
+                    None => format!("built-in dashboards: {e}"),
+                },
+            )
+        })
+    }
+
     /// The built-in layouts, then those of `dir` (same name: `dir` wins).
     /// `queries` resolves `query = "…"` files.
     pub fn load(dir: Option<&Path>, queries: &QuerySource) -> Result<Self, std::io::Error> {

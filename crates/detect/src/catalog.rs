@@ -249,6 +249,14 @@ impl Catalog {
         Self::from_files(EMBEDDED.iter().map(|(p, t)| (p.to_string(), t.to_string())))
     }
 
+    /// The catalog a config names: `[detect] queries_dir`, else the built-in one.
+    pub fn from_config(config: &poolsight_config::Config) -> Result<Self, DetectError> {
+        match &config.detect.queries_dir {
+            Some(dir) => Self::from_dir(dir),
+            None => Self::embedded(),
+        }
+    }
+
     /// The catalog of a `queries/` folder on disk.
     pub fn from_dir(dir: &Path) -> Result<Self, DetectError> {
         let mut files = Vec::new();

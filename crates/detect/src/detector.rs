@@ -95,6 +95,20 @@ impl DetectOutcome {
     pub fn failed(&self) -> impl Iterator<Item = &DetectionRun> {
         self.runs.iter().filter(|r| r.error.is_some())
     }
+
+    /// An error naming the first failed detection, if any failed (the
+    /// others ran and their findings were stored).
+    pub fn check(&self) -> Result<(), DetectError> {
+        match self.failed().next() {
+            None => Ok(()),
+            Some(first) => Err(DetectError::Request(format!(
+                "{} detection(s) failed; first: {}: {}",
+                self.failed().count(),
+                first.id,
+                first.error.as_deref().unwrap_or_default()
+            ))),
+        }
+    }
 }
 
 /// Runs the detections of a catalog over one lake.
@@ -116,10 +130,7 @@ impl Detector {
     /// The catalog (`[detect] queries_dir`, else built in), GeoIP
     /// databases (`[geoip]`), pools and tunables of `config`.
     pub fn from_config(config: &Config, lake_dir: &Path) -> Result<Self, DetectError> {
-        let catalog = match &config.detect.queries_dir {
-            Some(dir) => Catalog::from_dir(dir)?,
-            None => Catalog::embedded()?,
-        };
+        let catalog = Catalog::from_config(config)?;
         let geoip = GeoIp::from_config(config)?;
         Ok(Self::new(lake_dir, catalog, Arc::new(geoip))
             .with_pools(config.detect.own_pools.clone())
@@ -367,6 +378,13 @@ impl Detector {
         let (findings, stored) = match lock {
             Some(lock) => {
                 let stored = store_findings(&lake, &found, &now, lock)?;
+                tracing::info!(
+                    new = stored.summary.new,
+                    updated = stored.summary.updated,
+                    unchanged = stored.summary.unchanged,
+                    total = stored.summary.total,
+                    "findings stored"
+                );
                 let audit: Vec<AuditEntry> = stored
                     .transitions
                     .iter()

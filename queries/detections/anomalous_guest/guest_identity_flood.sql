@@ -33,28 +33,45 @@ WITH minted AS (
       AND auth_type = 'unauthenticated'
       AND source_ip IS NOT NULL
 ),
+-- Counts first, per window (bins and shifted bins); evidence only for floods.
 placed AS (
-    SELECT m.*, CASE WHEN s.shifted THEN m.shifted_bin ELSE m.bin END AS window_start
+    SELECT m.source_ip, m.identity_id, m.event_name,
+           CASE WHEN s.shifted THEN m.shifted_bin ELSE m.bin END AS window_start
     FROM minted m CROSS JOIN (VALUES (false), (true)) AS s(shifted)
 ),
-windows AS (
-    SELECT source_ip, window_start,
-           first_value(identity_pool_id) FILTER (WHERE identity_pool_id IS NOT NULL) AS identity_pool_id,
-           count(DISTINCT identity_id) FILTER (WHERE event_name = 'GetId') AS new_identities,
-           array_agg(DISTINCT identity_id) FILTER (WHERE identity_id IS NOT NULL) AS identities,
-           min(event_time) AS first_seen,
-           max(event_time) AS last_seen,
-           array_agg(event_id) AS event_ids,
-           array_to_string(array_sort(array_agg(DISTINCT user_agent)), ' | ') AS agents
+-- Distinct identities in two plain steps (a count(DISTINCT …) per group
+-- keeps a hash set for each of the many (address, window) groups).
+minted_in_window AS (
+    SELECT source_ip, window_start, identity_id
     FROM placed
+    WHERE event_name = 'GetId' AND identity_id IS NOT NULL
+    GROUP BY source_ip, window_start, identity_id
+),
+windows AS (
+    SELECT source_ip, window_start, count(*) AS new_identities
+    FROM minted_in_window
     GROUP BY source_ip, window_start
 ),
 flooded AS (
     SELECT * FROM windows WHERE new_identities >= {{min_identities}}
 ),
+evidence AS (
+    SELECT f.source_ip, f.window_start, f.new_identities,
+           first_value(m.identity_pool_id) FILTER (WHERE m.identity_pool_id IS NOT NULL) AS identity_pool_id,
+           array_agg(DISTINCT m.identity_id) FILTER (WHERE m.identity_id IS NOT NULL) AS identities,
+           min(m.event_time) AS first_seen,
+           max(m.event_time) AS last_seen,
+           array_agg(m.event_id) AS event_ids,
+           array_to_string(array_sort(array_agg(DISTINCT m.user_agent)), ' | ') AS agents
+    FROM flooded f
+    JOIN minted m ON m.source_ip = f.source_ip
+                 AND m.event_time >= f.window_start
+                 AND m.event_time < f.window_start + {{window}}
+    GROUP BY f.source_ip, f.window_start, f.new_identities
+),
 minted_identities AS (
     SELECT source_ip, window_start, unnest(identities) AS minted_identity
-    FROM flooded
+    FROM evidence
 ),
 used AS (
     SELECT DISTINCT identity_id FROM identity_activity WHERE auth_type = 'unauthenticated'
@@ -66,9 +83,9 @@ usage AS (
     GROUP BY m.source_ip, m.window_start
 ),
 flagged AS (
-    SELECT f.*, coalesce(usage.used_identities, 0) AS used_identities
-    FROM flooded f
-    LEFT JOIN usage ON f.source_ip = usage.source_ip AND f.window_start = usage.window_start
+    SELECT e.*, coalesce(usage.used_identities, 0) AS used_identities
+    FROM evidence e
+    LEFT JOIN usage ON e.source_ip = usage.source_ip AND e.window_start = usage.window_start
 )
 SELECT NULL AS identity_id, identity_pool_id, NULL AS access_key_id, first_seen, last_seen, event_ids,
        make_array(source_ip) AS source_ips,

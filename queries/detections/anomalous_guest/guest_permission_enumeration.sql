@@ -32,26 +32,58 @@ WITH guest_calls AS (
     FROM identity_activity
     WHERE auth_type = 'unauthenticated'
 ),
+-- Counts first, per window (bins and shifted bins): no evidence is gathered
+-- for the many windows the thresholds drop.
 placed AS (
-    SELECT g.*, CASE WHEN s.shifted THEN g.shifted_bin ELSE g.bin END AS window_start
+    SELECT g.identity_id, g.event_source, g.event_name, g.error_code,
+           CASE WHEN s.shifted THEN g.shifted_bin ELSE g.bin END AS window_start
     FROM guest_calls g CROSS JOIN (VALUES (false), (true)) AS s(shifted)
+),
+-- Distinct counts in two plain steps: a count(DISTINCT …) per group keeps a
+-- hash set for each of the many (identity, window) groups.
+window_actions AS (
+    SELECT identity_id, window_start, event_source, event_name,
+           bool_or(error_code IS NOT NULL) AS denied
+    FROM placed
+    GROUP BY identity_id, window_start, event_source, event_name
+),
+window_services AS (
+    SELECT identity_id, window_start, event_source,
+           count(*) AS actions,
+           count(*) FILTER (WHERE denied) AS denied_actions
+    FROM window_actions
+    GROUP BY identity_id, window_start, event_source
 ),
 windows AS (
     SELECT identity_id, window_start,
-           first_value(identity_pool_id) AS identity_pool_id,
-           first_value(access_key_id) AS access_key_id,
-           count(DISTINCT event_source || ':' || event_name) AS actions,
-           count(DISTINCT event_source || ':' || event_name) FILTER (WHERE error_code IS NOT NULL) AS denied_actions,
-           count(DISTINCT event_source) AS services,
-           count(*) AS calls,
-           count(*) FILTER (WHERE error_code IS NOT NULL) AS denied,
-           min(event_time) AS first_seen,
-           max(event_time) AS last_seen,
-           array_agg(event_id) AS event_ids,
-           array_agg(DISTINCT source_ip) FILTER (WHERE source_ip IS NOT NULL) AS source_ips,
-           array_to_string(array_sort(array_agg(DISTINCT user_agent)), ' | ') AS agents
-    FROM placed
+           sum(actions) AS actions,
+           sum(denied_actions) AS denied_actions,
+           count(*) AS services
+    FROM window_services
     GROUP BY identity_id, window_start
+),
+passing AS (
+    SELECT * FROM windows
+    WHERE actions >= {{min_actions}}
+      AND services >= {{min_services}}
+      AND denied_actions >= {{min_denied_actions}}
+),
+evidence AS (
+    SELECT p.identity_id, p.window_start, p.actions, p.services,
+           count(*) AS calls,
+           count(*) FILTER (WHERE g.error_code IS NOT NULL) AS denied,
+           first_value(g.identity_pool_id) AS identity_pool_id,
+           first_value(g.access_key_id) AS access_key_id,
+           min(g.event_time) AS first_seen,
+           max(g.event_time) AS last_seen,
+           array_agg(g.event_id) AS event_ids,
+           array_agg(DISTINCT g.source_ip) FILTER (WHERE g.source_ip IS NOT NULL) AS source_ips,
+           array_to_string(array_sort(array_agg(DISTINCT g.user_agent)), ' | ') AS agents
+    FROM passing p
+    JOIN guest_calls g ON g.identity_id = p.identity_id
+                      AND g.event_time >= p.window_start
+                      AND g.event_time < p.window_start + {{window}}
+    GROUP BY p.identity_id, p.window_start, p.actions, p.services
 )
 SELECT identity_id, identity_pool_id, access_key_id, first_seen, last_seen, event_ids, source_ips,
        concat('Guest ', identity_id, ' called ', actions, ' distinct actions on ', services,
@@ -59,7 +91,4 @@ SELECT identity_id, identity_pool_id, access_key_id, first_seen, last_seen, even
               ' denied (user agent: ', agents, ')') AS summary,
        concat(identity_id, '|', CAST(window_start AS VARCHAR)) AS finding_key,
        identity_id AS group_key
-FROM windows
-WHERE actions >= {{min_actions}}
-  AND services >= {{min_services}}
-  AND denied_actions >= {{min_denied_actions}}
+FROM evidence

@@ -17,11 +17,8 @@ use poolsight_lake::LakeError;
 use crate::cli::CollectArgs;
 use crate::output::terminal_safe;
 
-/// Exit code when some sources failed and the others collected.
-pub const EXIT_PARTIAL: u8 = 3;
-
-/// Parses `--from/--to` (and `detect --since/--until`): the one time
-/// expression syntax of `poolsight_model::time`.
+/// Parses `--from/--to`: the one time expression syntax of
+/// `poolsight_model::time` (`detect --since/--until` use it too, in the detect crate).
 pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>> {
     poolsight_model::time::parse_time_expression(text, now).map_err(anyhow::Error::msg)
 }
@@ -59,10 +56,10 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
                 "poolsight {command}: the lake {} is in use by another poolsight run (lock {}); this run did nothing. It exits {}; the next scheduled run picks up where the other one stops.",
                 path.display(),
                 lock.display(),
-                crate::EXIT_BUSY
+                crate::exit::BUSY
             );
             tracing::warn!(lake = %path.display(), "lake busy; another run holds the lock");
-            return Ok(crate::EXIT_BUSY);
+            return Ok(crate::exit::BUSY);
         }
         Err(error) => {
             return Err(error).with_context(|| format!("open the lake {}", lake.display()))
@@ -126,14 +123,10 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
         poolsight_lake::failpoint::step("run:detect");
         let detect_args = crate::cli::DetectArgs::all(lake.clone());
         let detector = poolsight_detect::detector::Detector::from_config(config, &lake)?;
-        let findings = runtime
-            .block_on(super::detect::run_detections(
-                &detector,
-                &lake,
-                &detect_args,
-                Some(pipeline.lock()),
-            ))?
-            .findings;
+        let outcome =
+            runtime.block_on(detector.run(&detect_args.request(), Some(pipeline.lock())))?;
+        outcome.check()?;
+        let findings = outcome.findings;
         let threshold = config.detect.fail_on;
         let at_or_above = findings
             .iter()
@@ -175,7 +168,7 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
             );
         }
         if at_or_above > 0 {
-            return Ok(super::detect::EXIT_FINDINGS);
+            return Ok(crate::exit::FINDINGS);
         }
     }
     if failed > 0 {
@@ -183,13 +176,13 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool, command: &str) -> R
             "error: {failed} of {} sources failed (see above); the others were collected",
             reports.len()
         );
-        return Ok(EXIT_PARTIAL);
+        return Ok(crate::exit::PARTIAL);
     }
     if objects_failed > 0 {
         eprintln!(
             "error: {objects_failed} objects could not be read and were passed over (their keys and reasons are in the quarantine: reason_kind 'unreadable_object'); fix the cause, then collect them with --from/--to"
         );
-        return Ok(EXIT_PARTIAL);
+        return Ok(crate::exit::PARTIAL);
     }
     Ok(0)
 }

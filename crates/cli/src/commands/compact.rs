@@ -19,7 +19,7 @@ pub fn run(args: &CompactArgs, config: &Config) -> Result<u8> {
                 path.display(),
                 lock.display()
             );
-            return Ok(crate::EXIT_BUSY);
+            return Ok(crate::exit::BUSY);
         }
         Err(error) => return Err(error.into()),
     };

@@ -2,12 +2,11 @@
 //! `--print` a text snapshot of one dashboard.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use poolsight_config::Config;
-use poolsight_dash::{App, Engine, EngineConfig, Layouts, QuerySource, Theme, TimeWindow};
+use poolsight_dash::{App, Engine, EngineConfig, Layouts, Theme, TimeWindow};
 use poolsight_detect::SessionOptions;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
@@ -45,26 +44,8 @@ fn parse_size(text: &str) -> Result<(u16, u16)> {
     Ok((width, height))
 }
 
-/// The built-in layouts and those of `dir` (else `[dash] dashboards_dir`).
-fn load_layouts(config: &Config, dir: Option<PathBuf>) -> Result<Layouts> {
-    let queries = match &config.detect.queries_dir {
-        Some(dir) => QuerySource::Dir(dir.clone()),
-        None => QuerySource::Embedded,
-    };
-    let dir = dir.or_else(|| config.dash.dashboards_dir.clone());
-    Layouts::load(dir.as_deref(), &queries).with_context(|| match &dir {
-        Some(dir) => format!("dashboards in {}", dir.display()),
-        None => "built-in dashboards".to_string(),
-    })
-}
-
-/// The layouts `poolsight lint` checks.
-pub fn layouts(config: &Config) -> Result<Layouts> {
-    load_layouts(config, None)
-}
-
 pub fn run(args: &DashArgs, config: &Config) -> Result<u8> {
-    let layouts = load_layouts(config, args.dashboards.clone())?;
+    let layouts = Layouts::from_config(config, args.dashboards.as_deref())?;
     if args.list {
         for name in layouts.names() {
             let dashboard = layouts.get(name).expect("listed");
@@ -97,7 +78,7 @@ pub fn run(args: &DashArgs, config: &Config) -> Result<u8> {
     }
     let engine = Engine::start(EngineConfig {
         lake: lake.clone(),
-        catalog: super::detect::catalog(config)?,
+        catalog: poolsight_detect::catalog::Catalog::from_config(config)?,
         session: SessionOptions {
             own_pools: config.detect.own_pools.clone(),
             geoip: Some(std::sync::Arc::new(

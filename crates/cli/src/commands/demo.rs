@@ -45,10 +45,10 @@ pub fn run(args: &DemoArgs) -> Result<u8> {
     );
     let started = Instant::now();
     let summary =
-        super::ingest::ingest_with_progress(&[sample], &args.lake, IngestOptions::default())?;
+        crate::output::ingest_with_progress(&[sample], &args.lake, IngestOptions::default())?;
     println!(
         "{}",
-        super::ingest::summary_line(&summary, started.elapsed().as_secs_f64())
+        crate::output::summary_line(&summary, started.elapsed().as_secs_f64())
     );
     let runtime = super::runtime()?;
     runtime.block_on(async {
@@ -65,7 +65,7 @@ pub fn run(args: &DemoArgs) -> Result<u8> {
         // enriches with MaxMind's test databases, built in.
         let geoip = std::sync::Arc::new(poolsight_detect::geoip::GeoIp::test_databases()?);
         let detector = Detector::new(&args.lake, Catalog::embedded()?, geoip);
-        super::detect::run_detections(&detector, &args.lake, &detect_args, None).await?;
+        detector.run(&detect_args.request(), None).await?.check()?;
         let findings = open_findings(&poolsight_lake::Lake::open(&args.lake)?)?;
         writeln!(out, "\n== Findings ==")?;
         crate::output::write_findings(&mut out, &findings, crate::cli::FindingsFormat::Table)?;

@@ -1,94 +1,25 @@
 //! `poolsight detect` (run the detections, print and store findings) and
 //! `poolsight lint` (check every detection plans against the schema).
 
-use std::path::Path;
-
 use anyhow::{Context, Result};
 use poolsight_config::Config;
 use poolsight_detect::catalog::Catalog;
-use poolsight_detect::detector::{DetectOutcome, DetectRequest, Detector, Mode};
+use poolsight_detect::detector::Detector;
 use poolsight_detect::findings::open_findings;
 use poolsight_detect::{lint, LakeSession, SessionOptions};
-use poolsight_lake::{LakeError, LakeLock};
+use poolsight_lake::LakeError;
 
 use crate::cli::{DetectArgs, LintArgs};
-
-/// Exit code when findings at or above `--fail-on` were found.
-pub const EXIT_FINDINGS: u8 = 1;
-
-/// The catalog: the config's `queries_dir`, else the built-in one.
-pub fn catalog(config: &Config) -> Result<Catalog> {
-    Ok(match &config.detect.queries_dir {
-        Some(dir) => {
-            Catalog::from_dir(dir).with_context(|| format!("queries in {}", dir.display()))?
-        }
-        None => Catalog::embedded()?,
-    })
-}
-
-/// The request `args` make.
-pub fn request(args: &DetectArgs) -> DetectRequest {
-    DetectRequest {
-        mode: if args.full {
-            Mode::Full
-        } else {
-            Mode::Incremental
-        },
-        only: args
-            .only
-            .iter()
-            .flat_map(|s| s.split(','))
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect(),
-        since: args.since.clone(),
-        until: args.until.clone(),
-        store: !args.no_store,
-    }
-}
-
-/// Runs the detections as `args` ask. A failed detection is an error
-/// after the others ran and their findings were stored.
-pub async fn run_detections(
-    detector: &Detector,
-    lake: &Path,
-    args: &DetectArgs,
-    lock: Option<&LakeLock>,
-) -> Result<DetectOutcome> {
-    if !lake.join("events").is_dir() {
-        anyhow::bail!(
-            "{} is not a poolsight lake (no events/ folder): run `poolsight ingest` or `poolsight collect` first, or pass --lake",
-            lake.display()
-        );
-    }
-    let started = std::time::Instant::now();
-    let outcome = detector.run(&request(args), lock).await?;
-    if let Some(stored) = &outcome.stored {
-        tracing::info!(
-            new = stored.new,
-            updated = stored.updated,
-            unchanged = stored.unchanged,
-            total = stored.total,
-            seconds = started.elapsed().as_secs_f64(),
-            "findings stored"
-        );
-    }
-    if let Some(first) = outcome.failed().next() {
-        anyhow::bail!(
-            "{} detection(s) failed; first: {}: {}",
-            outcome.failed().count(),
-            first.id,
-            first.error.as_deref().unwrap_or_default()
-        );
-    }
-    Ok(outcome)
-}
 
 pub fn run(args: &DetectArgs, config: &Config) -> Result<u8> {
     let lake = config.lake_or(args.lake.as_deref());
     let detector = Detector::from_config(config, &lake)?;
     let runtime = super::runtime()?;
-    let outcome = match runtime.block_on(run_detections(&detector, &lake, args, None)) {
+    let outcome = match runtime.block_on(async {
+        let outcome = detector.run(&args.request(), None).await?;
+        outcome.check()?;
+        Ok::<_, anyhow::Error>(outcome)
+    }) {
         Ok(outcome) => outcome,
         Err(error) => {
             let locked = match error.downcast_ref::<poolsight_detect::DetectError>() {
@@ -101,7 +32,7 @@ pub fn run(args: &DetectArgs, config: &Config) -> Result<u8> {
                         path.display(),
                         lock.display()
                     );
-                return Ok(crate::EXIT_BUSY);
+                return Ok(crate::exit::BUSY);
             }
             return Err(error);
         }
@@ -122,7 +53,7 @@ pub fn run(args: &DetectArgs, config: &Config) -> Result<u8> {
     // --fail-on counts what this run found new or changed.
     Ok(
         if crate::output::fails(&outcome.findings, args.fail_on.map(Into::into)) {
-            EXIT_FINDINGS
+            crate::exit::FINDINGS
         } else {
             0
         },
@@ -130,7 +61,7 @@ pub fn run(args: &DetectArgs, config: &Config) -> Result<u8> {
 }
 
 pub fn run_lint(args: &LintArgs, config: &Config) -> Result<u8> {
-    let catalog = catalog(config)?;
+    let catalog = Catalog::from_config(config)?;
     // Without --lake, the plans are checked against an empty scratch lake,
     // removed when lint ends, whatever happens; a --lake must exist.
     let scratch = tempfile::Builder::new()
@@ -158,7 +89,7 @@ pub fn run_lint(args: &LintArgs, config: &Config) -> Result<u8> {
         )
         .await?;
         let detections = lint(&session, &catalog, &config.detect.tunables).await;
-        let layouts = super::dash::layouts(config)?;
+        let layouts = poolsight_dash::layout::Layouts::from_config(config, None)?;
         let panels = poolsight_dash::lint::lint_layouts(&layouts, &session).await;
         Ok::<_, anyhow::Error>((detections, panels))
     })?;
@@ -188,5 +119,5 @@ pub fn run_lint(args: &LintArgs, config: &Config) -> Result<u8> {
         catalog.views.len(),
         panels.len()
     );
-    Ok(if failed > 0 { crate::EXIT_ERROR } else { 0 })
+    Ok(if failed > 0 { crate::exit::ERROR } else { 0 })
 }

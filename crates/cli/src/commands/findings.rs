@@ -89,7 +89,7 @@ pub fn run(args: &FindingsArgs, config: &Config) -> Result<u8> {
                 path.display(),
                 lock.display()
             );
-            return Ok(crate::EXIT_BUSY);
+            return Ok(crate::exit::BUSY);
         }
         Err(error) => return Err(error.into()),
     };

@@ -33,7 +33,7 @@ pub fn run(args: &SqlArgs, config: &Config) -> Result<u8> {
             )?)),
             ..Default::default()
         };
-        let catalog = super::detect::catalog(config)?;
+        let catalog = poolsight_detect::catalog::Catalog::from_config(config)?;
         let session = LakeSession::open_with(&lake, &options, &catalog).await?;
         match &args.query {
             Some(query) => {
@@ -52,7 +52,7 @@ pub fn run(args: &SqlArgs, config: &Config) -> Result<u8> {
                     }
                 }
                 prompt.feed(&session, ";").await;
-                Ok(if prompt.failed { crate::EXIT_ERROR } else { 0 })
+                Ok(if prompt.failed { crate::exit::ERROR } else { 0 })
             }
         }
     })

@@ -34,7 +34,7 @@ pub fn run(args: &StateArgs, config: &Config) -> Result<u8> {
                     path.display(),
                     lock.display()
                 );
-                Ok(crate::EXIT_BUSY)
+                Ok(crate::exit::BUSY)
             }
             Err(error) => Err(error.into()),
         },
