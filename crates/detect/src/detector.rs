@@ -421,12 +421,7 @@ impl Detector {
             .into_iter()
             .filter(|f| f.status != "suppressed")
             .collect();
-        findings.sort_by(|a, b| {
-            b.severity()
-                .cmp(&a.severity())
-                .then_with(|| a.first_seen.cmp(&b.first_seen))
-                .then_with(|| a.finding_id.cmp(&b.finding_id))
-        });
+        findings.sort_by(Finding::by_priority);
         Ok(DetectOutcome {
             findings,
             suppressed,

@@ -31,7 +31,6 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
 use poolsight_config::Severity;
 use poolsight_lake::{Lake, LakeError};
 use serde::{Deserialize, Serialize};
@@ -77,6 +76,14 @@ pub struct Finding {
 impl Finding {
     pub fn severity(&self) -> Severity {
         parse_severity(&self.severity).unwrap_or(Severity::Info)
+    }
+
+    /// The order findings are shown in: most severe first, then oldest, then by id.
+    pub fn by_priority(a: &Finding, b: &Finding) -> std::cmp::Ordering {
+        b.severity()
+            .cmp(&a.severity())
+            .then_with(|| a.first_seen.cmp(&b.first_seen))
+            .then_with(|| a.finding_id.cmp(&b.finding_id))
     }
 }
 
@@ -520,17 +527,7 @@ pub fn store_findings(
 /// Rewrites `findings/findings.parquet` atomically with `all`.
 pub(crate) fn write_findings_file(lake: &Lake, all: &[Finding]) -> Result<(), DetectError> {
     let batch = to_batch(all)?;
-    let path = findings_file(lake);
-    let mut bytes = Vec::new();
-    {
-        let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), None)
-            .map_err(|e| LakeError::parquet(&path, e))?;
-        writer
-            .write(&batch)
-            .map_err(|e| LakeError::parquet(&path, e))?;
-        writer.close().map_err(|e| LakeError::parquet(&path, e))?;
-    }
-    poolsight_lake::write_atomically(&path, &bytes)?;
+    poolsight_lake::write_parquet_file(&findings_file(lake), batch.schema(), &[batch])?;
     Ok(())
 }
 
@@ -541,11 +538,6 @@ pub fn open_findings(lake: &Lake) -> Result<Vec<Finding>, DetectError> {
         .into_iter()
         .filter(|f| f.status == "open" || f.status == "acknowledged")
         .collect();
-    findings.sort_by(|a, b| {
-        b.severity()
-            .cmp(&a.severity())
-            .then_with(|| a.first_seen.cmp(&b.first_seen))
-            .then_with(|| a.finding_id.cmp(&b.finding_id))
-    });
+    findings.sort_by(Finding::by_priority);
     Ok(findings)
 }

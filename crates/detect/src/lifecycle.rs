@@ -18,7 +18,6 @@ use chrono::{DateTime, Utc};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
 use poolsight_config::SuppressRule;
 use poolsight_lake::{Lake, LakeError, LakeLock};
 use serde::Serialize;
@@ -155,17 +154,7 @@ pub fn append_audit(lake: &Lake, more: &[AuditEntry], _lock: &LakeLock) -> Resul
             strings(&|e| &e.reason),
         ],
     )?;
-    let path = audit_file(lake);
-    let mut bytes = Vec::new();
-    {
-        let mut writer = ArrowWriter::try_new(&mut bytes, batch.schema(), None)
-            .map_err(|e| LakeError::parquet(&path, e))?;
-        writer
-            .write(&batch)
-            .map_err(|e| LakeError::parquet(&path, e))?;
-        writer.close().map_err(|e| LakeError::parquet(&path, e))?;
-    }
-    poolsight_lake::write_atomically(&path, &bytes)?;
+    poolsight_lake::write_parquet_file(&audit_file(lake), batch.schema(), &[batch])?;
     Ok(())
 }
 

@@ -27,7 +27,6 @@ use std::sync::Arc;
 use arrow::array::{Array, BooleanArray, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-use parquet::arrow::ArrowWriter;
 use poolsight_lake::{Lake, LakeError, LakeLock};
 use serde::{Deserialize, Serialize};
 
@@ -109,24 +108,7 @@ fn write_parquet(
     schema: SchemaRef,
     batches: &[RecordBatch],
 ) -> Result<usize, DetectError> {
-    if let Some(parent) = path.parent() {
-        poolsight_lake::fsio::create_dir_durable(parent)?;
-    }
-    let mut bytes = Vec::new();
-    let mut rows = 0;
-    {
-        let mut writer = ArrowWriter::try_new(&mut bytes, schema, None)
-            .map_err(|e| LakeError::parquet(path, e))?;
-        for batch in batches {
-            rows += batch.num_rows();
-            writer
-                .write(batch)
-                .map_err(|e| LakeError::parquet(path, e))?;
-        }
-        writer.close().map_err(|e| LakeError::parquet(path, e))?;
-    }
-    poolsight_lake::write_atomically(path, &bytes)?;
-    Ok(rows)
+    Ok(poolsight_lake::write_parquet_file(path, schema, batches)?)
 }
 
 fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>, DetectError> {
@@ -153,6 +135,33 @@ fn table_sql(table: &StateTable, arrived_after: i64) -> String {
     table.sql.replace(
         "{{arrived_after}}",
         &format!("to_timestamp_micros({arrived_after})"),
+    )
+}
+
+/// The query reading an accumulating table's parts (registered as `raw`)
+/// as one row per key, columns in the table's order: `first_seen` the
+/// earliest, `last_seen` the latest, every other column summed.
+fn merged(table: &StateTable, schema: &SchemaRef, raw: &str) -> String {
+    let columns: Vec<String> = schema
+        .fields()
+        .iter()
+        .map(|field| {
+            let name = field.name();
+            if table.keys.contains(name) {
+                name.clone()
+            } else {
+                match name.as_str() {
+                    "first_seen" => "min(first_seen) AS first_seen".into(),
+                    "last_seen" => "max(last_seen) AS last_seen".into(),
+                    other => format!("sum({other}) AS {other}"),
+                }
+            }
+        })
+        .collect();
+    format!(
+        "SELECT {} FROM {raw} GROUP BY {}",
+        columns.join(", "),
+        table.keys.join(", ")
     )
 }
 
@@ -187,25 +196,7 @@ pub async fn register(session: &LakeSession, catalog: &Catalog) -> Result<(), De
                 let files = parts(session.lake(), &table.name)?;
                 let raw = format!("{}_parts", table.name);
                 crate::register_files(ctx, &raw, &files, Arc::clone(&schema)).await?;
-                let mut columns: Vec<String> = table.keys.clone();
-                for field in schema.fields() {
-                    let name = field.name();
-                    if table.keys.contains(name) {
-                        continue;
-                    }
-                    columns.push(match name.as_str() {
-                        "first_seen" => "min(first_seen) AS first_seen".into(),
-                        "last_seen" => "max(last_seen) AS last_seen".into(),
-                        other => format!("sum({other}) AS {other}"),
-                    });
-                }
-                let frame = ctx
-                    .sql(&format!(
-                        "SELECT {} FROM {raw} GROUP BY {}",
-                        columns.join(", "),
-                        table.keys.join(", ")
-                    ))
-                    .await?;
+                let frame = ctx.sql(&merged(table, &schema, &raw)).await?;
                 ctx.register_table(table.name.as_str(), frame.into_view())?;
             }
         }
@@ -430,26 +421,9 @@ async fn add_part(
         let files: Vec<PathBuf> = manifest.parts.iter().map(|p| dir.join(p)).collect();
         let raw = format!("{}_merging", table.name);
         crate::register_files(session.context(), &raw, &files, Arc::clone(&schema)).await?;
-        let mut columns: Vec<String> = Vec::new();
-        for field in schema.fields() {
-            let name = field.name();
-            columns.push(if table.keys.contains(name) {
-                name.clone()
-            } else {
-                match name.as_str() {
-                    "first_seen" => "min(first_seen) AS first_seen".into(),
-                    "last_seen" => "max(last_seen) AS last_seen".into(),
-                    other => format!("sum({other}) AS {other}"),
-                }
-            });
-        }
         let merged = session
             .context()
-            .sql(&format!(
-                "SELECT {} FROM {raw} GROUP BY {}",
-                columns.join(", "),
-                table.keys.join(", ")
-            ))
+            .sql(&merged(table, &schema, &raw))
             .await?
             .collect()
             .await?;

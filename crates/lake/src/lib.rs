@@ -78,6 +78,33 @@ impl LakeError {
 
 pub type Result<T, E = LakeError> = std::result::Result<T, E>;
 
+/// Writes `batches` as one small Parquet file at `path`, atomically and
+/// durably (findings, their audit trail, state tables); returns the rows.
+pub fn write_parquet_file(
+    path: &Path,
+    schema: arrow::datatypes::SchemaRef,
+    batches: &[arrow::record_batch::RecordBatch],
+) -> Result<usize> {
+    if let Some(parent) = path.parent() {
+        fsio::create_dir_durable(parent)?;
+    }
+    let mut bytes = Vec::new();
+    let mut rows = 0;
+    {
+        let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, schema, None)
+            .map_err(|e| LakeError::parquet(path, e))?;
+        for batch in batches {
+            rows += batch.num_rows();
+            writer
+                .write(batch)
+                .map_err(|e| LakeError::parquet(path, e))?;
+        }
+        writer.close().map_err(|e| LakeError::parquet(path, e))?;
+    }
+    write_atomically(path, &bytes)?;
+    Ok(rows)
+}
+
 /// Folder of the `events` table.
 pub const EVENTS_DIR: &str = "events";
 /// Folder of the `insights` table (CloudTrail Insights events, same schema).

@@ -49,12 +49,7 @@ pub fn run(args: &FindingsArgs, config: &Config) -> Result<u8> {
                     only.is_empty() || only.iter().any(|o| *o == f.detection || *o == f.category)
                 })
                 .collect();
-            findings.sort_by(|a, b| {
-                b.severity()
-                    .cmp(&a.severity())
-                    .then_with(|| a.first_seen.cmp(&b.first_seen))
-                    .then_with(|| a.finding_id.cmp(&b.finding_id))
-            });
+            findings.sort_by(poolsight_detect::findings::Finding::by_priority);
             write_findings(&mut std::io::stdout().lock(), &findings, list.format)?;
             return Ok(0);
         }
