@@ -165,21 +165,32 @@ fn merged(table: &StateTable, schema: &SchemaRef, raw: &str) -> String {
     )
 }
 
+/// A state table's query for the rows that arrived after `arrived_after`,
+/// planned, with the schema it returns.
+async fn plan_table(
+    ctx: &datafusion::prelude::SessionContext,
+    table: &StateTable,
+    arrived_after: i64,
+) -> Result<(datafusion::dataframe::DataFrame, SchemaRef), DetectError> {
+    let frame = ctx
+        .sql(&table_sql(table, arrived_after))
+        .await
+        .map_err(|source| DetectError::View {
+            name: table.name.clone(),
+            path: table.path.clone(),
+            source,
+        })?;
+    let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+    Ok((frame, schema))
+}
+
 /// Registers every state table on a session: hourly tables over their
 /// day files, accumulating ones as one row per key over their parts. A
 /// table not built yet is empty (with the columns its SQL returns).
 pub async fn register(session: &LakeSession, catalog: &Catalog) -> Result<(), DetectError> {
     let ctx = session.context();
     for table in &catalog.state_tables {
-        let planned = ctx
-            .sql(&table_sql(table, 0))
-            .await
-            .map_err(|source| DetectError::View {
-                name: table.name.clone(),
-                path: table.path.clone(),
-                source,
-            })?;
-        let schema: SchemaRef = Arc::new(planned.schema().as_arrow().clone());
+        let (_, schema) = plan_table(ctx, table, 0).await?;
         let dir = table_dir(session.lake(), &table.name);
         match table.kind {
             StateKind::Hourly => {
@@ -268,16 +279,7 @@ pub async fn update(
         (session, Some(touched), progress.built_through)
     };
     for table in &catalog.state_tables {
-        let frame = session
-            .context()
-            .sql(&table_sql(table, arrived_after))
-            .await
-            .map_err(|source| DetectError::View {
-                name: table.name.clone(),
-                path: table.path.clone(),
-                source,
-            })?;
-        let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+        let (frame, schema) = plan_table(session.context(), table, arrived_after).await?;
         let batches = frame.collect().await?;
         let rows = match table.kind {
             StateKind::Hourly => {
