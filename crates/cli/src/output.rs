@@ -250,6 +250,17 @@ pub fn summary_line(summary: &poolsight_ingest::IngestSummary, seconds: f64) -> 
     )
 }
 
+/// Says on stderr that another run holds the lake (`then`: what this run
+/// did about it) and returns the exit code for it.
+pub fn lake_busy(command: &str, path: &std::path::Path, lock: &std::path::Path, then: &str) -> u8 {
+    eprintln!(
+        "poolsight {command}: the lake {} is in use by another poolsight run (lock {}); {then}",
+        path.display(),
+        lock.display()
+    );
+    crate::exit::BUSY
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,12 +14,12 @@ pub fn run(args: &CompactArgs, config: &Config) -> Result<u8> {
     let lock = match lake.lock() {
         Ok(lock) => lock,
         Err(LakeError::Locked { path, lock }) => {
-            eprintln!(
-                "poolsight compact: the lake {} is in use by another poolsight run (lock {}); nothing done",
-                path.display(),
-                lock.display()
-            );
-            return Ok(crate::exit::BUSY);
+            return Ok(crate::output::lake_busy(
+                "compact",
+                &path,
+                &lock,
+                "nothing done",
+            ));
         }
         Err(error) => return Err(error.into()),
     };

@@ -27,12 +27,12 @@ pub fn run(args: &DetectArgs, config: &Config) -> Result<u8> {
                 _ => error.downcast_ref::<LakeError>(),
             };
             if let Some(LakeError::Locked { path, lock }) = locked {
-                eprintln!(
-                        "poolsight detect: the lake {} is in use by another poolsight run (lock {}); findings were not stored. Run again when it ends, or add --no-store.",
-                        path.display(),
-                        lock.display()
-                    );
-                return Ok(crate::exit::BUSY);
+                return Ok(crate::output::lake_busy(
+                    "detect",
+                    path,
+                    lock,
+                    "findings were not stored. Run again when it ends, or add --no-store.",
+                ));
             }
             return Err(error);
         }

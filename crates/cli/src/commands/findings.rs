@@ -79,12 +79,12 @@ pub fn run(args: &FindingsArgs, config: &Config) -> Result<u8> {
     let lock = match lake.lock() {
         Ok(lock) => lock,
         Err(LakeError::Locked { path, lock }) => {
-            eprintln!(
-                "poolsight findings: the lake {} is in use by another poolsight run (lock {}); nothing changed. Try again when it ends.",
-                path.display(),
-                lock.display()
-            );
-            return Ok(crate::exit::BUSY);
+            return Ok(crate::output::lake_busy(
+                "findings",
+                &path,
+                &lock,
+                "nothing changed. Try again when it ends.",
+            ));
         }
         Err(error) => return Err(error.into()),
     };

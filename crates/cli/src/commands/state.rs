@@ -28,14 +28,9 @@ pub fn run(args: &StateArgs, config: &Config) -> Result<u8> {
                 );
                 Ok(0)
             }
-            Err(poolsight_detect::DetectError::Lake(LakeError::Locked { path, lock })) => {
-                eprintln!(
-                    "poolsight state: the lake {} is in use by another poolsight run (lock {}); nothing changed.",
-                    path.display(),
-                    lock.display()
-                );
-                Ok(crate::exit::BUSY)
-            }
+            Err(poolsight_detect::DetectError::Lake(LakeError::Locked { path, lock })) => Ok(
+                crate::output::lake_busy("state", &path, &lock, "nothing changed."),
+            ),
             Err(error) => Err(error.into()),
         },
     }
