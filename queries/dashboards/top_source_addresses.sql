@@ -1,5 +1,6 @@
 -- Overview: the addresses that called with pool credentials, busiest first,
--- with network and country when [geoip] databases are configured.
+-- with network and country when [geoip] databases are configured. Reads the
+-- activity_hourly state table, not raw events.
 SELECT source_ip AS address,
        calls,
        identities,
@@ -8,11 +9,11 @@ SELECT source_ip AS address,
        ip_country(source_ip) AS country
 FROM (
     SELECT source_ip,
-           count(*) AS calls,
+           sum(calls) AS calls,
            count(DISTINCT identity_id) AS identities,
-           count(*) FILTER (WHERE error_code IS NOT NULL) AS denied
-    FROM identity_activity
-    WHERE source_ip IS NOT NULL
+           sum(denials) AS denied
+    FROM activity_hourly
+    WHERE source_ip <> ''
     GROUP BY source_ip
 )
 ORDER BY calls DESC, address

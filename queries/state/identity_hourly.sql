@@ -2,7 +2,7 @@
 name = "identity_hourly"
 kind = "hourly"
 description = """
-Per identity and hour: the calls made with its credentials, how many were denied, distinct
+Per identity and hour: the calls made with its credentials, how many failed and were denied, distinct
 actions and services, bytes in and out (S3 `bytesTransferredIn/Out`), distinct source
 addresses, and the credentials issued to it. Guest rows have `auth_type = 'unauthenticated'`.
 Baselines (a guest's usual calls per hour) read this instead of raw events.
@@ -13,6 +13,7 @@ WITH calls AS (
            first_value(identity_pool_id) AS identity_pool_id,
            first_value(auth_type) AS auth_type,
            count(*) AS calls,
+           count(*) FILTER (WHERE error_code IS NOT NULL) AS failed,
            count(DISTINCT event_source || ':' || event_name) AS distinct_actions,
            count(DISTINCT event_source) AS distinct_services,
            count(DISTINCT source_ip) AS distinct_addresses,
@@ -40,6 +41,7 @@ SELECT coalesce(c.hour, i.hour) AS hour,
        coalesce(c.identity_pool_id, i.identity_pool_id) AS identity_pool_id,
        coalesce(c.auth_type, i.auth_type) AS auth_type,
        coalesce(c.calls, 0) AS calls,
+       coalesce(c.failed, 0) AS failed,
        coalesce(d.denials, 0) AS denials,
        coalesce(c.distinct_actions, 0) AS distinct_actions,
        coalesce(c.distinct_services, 0) AS distinct_services,

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use poolsight_detect::catalog::Catalog;
+use poolsight_detect::window::EventBounds;
 use poolsight_detect::{LakeSession, SessionOptions};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
@@ -173,12 +174,9 @@ async fn serve(
     }
 }
 
-/// The lake's oldest and newest event times (`None`: no events).
-type LakeBounds = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
-
 #[derive(Default)]
 struct EngineState {
-    bounds: Option<LakeBounds>,
+    bounds: Option<EventBounds>,
     sessions: HashMap<(Option<i64>, Option<i64>), Arc<LakeSession>>,
 }
 
@@ -204,11 +202,9 @@ impl EngineState {
         let session = LakeSession::open_with(&config.lake, &options, &config.catalog)
             .await
             .map_err(|e| e.to_string())?;
-        if since.is_some() || until.is_some() {
-            window_findings(&session, since, until)
-                .await
-                .map_err(|e| format!("findings of the window: {e}"))?;
-        }
+        poolsight_detect::window::cut_to_window(&session, &config.catalog, since, until)
+            .await
+            .map_err(|e| format!("cutting the tables to the window: {e}"))?;
         let session = Arc::new(session);
         // A handful of windows per sitting; keep the memory bounded anyway.
         if self.sessions.len() > 8 {
@@ -299,13 +295,34 @@ impl EngineState {
         let (oldest, newest) = match self.bounds {
             Some(bounds) => bounds,
             None => {
+                refresh_state(config).await;
                 let session = self.session(config, None, None).await?;
-                let bounds = lake_bounds(&session).await.map_err(|e| e.to_string())?;
+                let bounds = poolsight_detect::window::event_bounds(&session)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 self.bounds = Some(bounds);
                 bounds
             }
         };
         Ok(window.resolve(oldest, newest))
+    }
+}
+
+/// Brings the state tables (what the overview and pool screens read) up
+/// to date with what arrived since the last `detect`, unless a writer
+/// holds the lake; then they are read as they are.
+async fn refresh_state(config: &EngineConfig) {
+    match poolsight_detect::state::update_if_free(&config.lake, &config.session, &config.catalog)
+        .await
+    {
+        Ok(Some(report)) => tracing::debug!(
+            mode = report.mode,
+            hours = report.hours,
+            seconds = report.seconds,
+            "state tables brought up to date"
+        ),
+        Ok(None) => tracing::info!("a writer holds the lake; state tables read as they are"),
+        Err(error) => tracing::warn!(%error, "state tables not brought up to date"),
     }
 }
 
@@ -319,63 +336,6 @@ fn fail_all(job: &LoadRequest, error: &str, replies: &mpsc::Sender<Reply>) {
             elapsed: Duration::ZERO,
         });
     }
-}
-
-async fn lake_bounds(session: &LakeSession) -> Result<LakeBounds, poolsight_detect::DetectError> {
-    let batches = session
-        .query(
-            "SELECT CAST(min(event_time) AS BIGINT) AS oldest, \
-             CAST(max(event_time) AS BIGINT) AS newest FROM events",
-        )
-        .await?;
-    let value = |column: usize| {
-        batches.first().and_then(|b| {
-            b.column(column)
-                .as_any()
-                .downcast_ref::<arrow::array::Int64Array>()
-                .filter(|a| a.len() == 1 && !arrow::array::Array::is_null(*a, 0))
-                .map(|a| a.value(0))
-                .and_then(DateTime::from_timestamp_micros)
-        })
-    };
-    Ok((value(0), value(1)))
-}
-
-/// Replaces `findings` by the findings that overlap the window.
-async fn window_findings(
-    session: &LakeSession,
-    since: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
-) -> Result<(), datafusion::error::DataFusionError> {
-    let ctx = session.context();
-    let Some(all) = ctx.deregister_table("findings")? else {
-        return Ok(());
-    };
-    ctx.register_table("lake_findings", all)?;
-    let mut filters = Vec::new();
-    if let Some(since) = since {
-        filters.push(format!(
-            "last_seen >= to_timestamp_micros({})",
-            since.timestamp_micros()
-        ));
-    }
-    if let Some(until) = until {
-        filters.push(format!(
-            "first_seen < to_timestamp_micros({})",
-            until.timestamp_micros()
-        ));
-    }
-    let filter = if filters.is_empty() {
-        "TRUE".to_string()
-    } else {
-        filters.join(" AND ")
-    };
-    let view = ctx
-        .sql(&format!("SELECT * FROM lake_findings WHERE {filter}"))
-        .await?
-        .into_view();
-    ctx.register_table("findings", view)?;
-    Ok(())
 }
 
 /// A DataFusion error for a panel: the unknown column and the closest

@@ -420,3 +420,85 @@ fn the_mouse_selects_and_scrolls_the_panel_under_it() {
     );
     assert_eq!(app.screen().focus, 4, "scrolling does not move the focus");
 }
+
+/// Copies a folder tree, leaving out the files under `skip`.
+fn copy_tree(from: &Path, to: &Path, skip: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target, skip);
+        } else if !entry.path().starts_with(skip) {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Every panel's rows, as text.
+fn panel_texts(app: &App) -> Vec<Vec<Vec<String>>> {
+    app.screen()
+        .panels
+        .iter()
+        .map(|p| {
+            p.data()
+                .unwrap()
+                .rows
+                .iter()
+                .map(|r| r.iter().map(|c| c.text.clone()).collect())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_overview_and_pool_screens_read_state_not_raw_events() {
+    // The same lake without a single event file: its state tables and
+    // findings alone must draw the overview and the pool screen unchanged.
+    let dir = tempfile::tempdir().unwrap();
+    let bare = dir.path().join("lake");
+    copy_tree(sample_lake(), &bare, &sample_lake().join("events"));
+    let bare_engine = Engine::start(EngineConfig {
+        lake: bare.clone(),
+        catalog: Catalog::embedded().unwrap(),
+        session: session_options(),
+    })
+    .unwrap();
+    let engine = engine();
+    let sample_window = TimeWindow::parse("2026-01-01..2100-01-01").unwrap();
+    let load = |engine: &Engine, dashboard: &str, param: Option<String>| {
+        let mut app = App::new(shipped(), dashboard, param, sample_window).unwrap();
+        assert!(load_all(&mut app, engine, LOAD), "{dashboard} loads");
+        assert_no_errors(&app);
+        app
+    };
+    let overview = load(&engine, "overview", None);
+    let bare_overview = load(&bare_engine, "overview", None);
+    let texts = panel_texts(&overview);
+    assert!(
+        texts.iter().all(|rows| !rows.is_empty()),
+        "every overview panel has rows"
+    );
+    assert_eq!(texts, panel_texts(&bare_overview));
+    let pool = overview.screen().panels[8].data().unwrap().rows[0][0]
+        .text
+        .clone();
+    let pool_screen = load(&engine, "pool", Some(pool.clone()));
+    assert_eq!(
+        panel_texts(&pool_screen),
+        panel_texts(&load(&bare_engine, "pool", Some(pool)))
+    );
+    // Raw events are what the identity screen's timeline reads: empty here.
+    let identity = attacker_identity(&engine);
+    let timeline = |engine: &Engine| {
+        load(engine, "identity", Some(identity.clone()))
+            .screen()
+            .panels[3]
+            .data()
+            .unwrap()
+            .rows
+            .len()
+    };
+    assert!(timeline(&engine) > 0);
+    assert_eq!(timeline(&bare_engine), 0);
+}

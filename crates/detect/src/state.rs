@@ -306,6 +306,24 @@ pub async fn update(
     Ok(report)
 }
 
+/// Brings the state tables up to date when the lake's writer lock is free:
+/// what a reader (the dashboard) calls before it reads them. `Ok(None)`
+/// when another process holds the lock; the tables are then read as they
+/// are (that writer's `detect` updates them).
+pub async fn update_if_free(
+    lake_dir: &Path,
+    options: &SessionOptions,
+    catalog: &Catalog,
+) -> Result<Option<StateReport>, DetectError> {
+    let lake = Lake::open(lake_dir)?;
+    let lock = match lake.lock() {
+        Ok(lock) => lock,
+        Err(LakeError::Locked { .. }) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    update(lake_dir, options, catalog, &lock).await.map(Some)
+}
+
 fn date_of(micros: i64) -> String {
     chrono::DateTime::from_timestamp_micros(micros)
         .map(|t| t.format("%Y-%m-%d").to_string())

@@ -161,6 +161,9 @@ async fn hour_by_hour_incremental_runs_store_what_one_full_run_stores() {
         ("identity_hourly", "hour, identity_id"),
         ("pool_hourly", "hour, identity_pool_id"),
         ("identity_agents_hourly", "hour, identity_id, user_agent"),
+        ("activity_hourly", "hour, identity_id, source_ip, role_arn"),
+        ("pool_minutely", "minute, identity_pool_id"),
+        ("pool_changes", "event_time, event_id"),
         (
             "role_actions",
             "identity_pool_id, role_arn, auth_type, action",
