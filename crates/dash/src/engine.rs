@@ -21,9 +21,9 @@ use poolsight_detect::{LakeSession, SessionOptions};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 
 use crate::data::PanelData;
-use crate::layout::{fill, string_literal};
 use crate::window::{ResolvedWindow, TimeWindow};
 use crate::DashError;
+use poolsight_detect::template::{fill, string_literal};
 
 /// How many panel queries run at once (DataFusion parallelises each one).
 const CONCURRENT_PANELS: usize = 2;

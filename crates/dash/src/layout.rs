@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use poolsight_detect::template::placeholders;
 use serde::Deserialize;
 
 include!(concat!(env!("OUT_DIR"), "/embedded_dashboards.rs"));
@@ -222,47 +223,8 @@ fn parse_height(value: Option<&toml::Value>) -> Result<RowHeight, String> {
     }
 }
 
-/// The placeholders of a template, in order of appearance.
-pub fn placeholders(sql: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = sql;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        names.push(after[..end].trim().to_string());
-        rest = &after[end + 2..];
-    }
-    names
-}
-
 /// Placeholders every panel may use besides the dashboard's parameter.
 pub const WINDOW_PLACEHOLDERS: &[&str] = &["bucket", "since", "until"];
-
-/// Replaces `{{name}}` by `values[name]` (already SQL text).
-pub fn fill(sql: &str, values: &BTreeMap<String, String>) -> Result<String, String> {
-    let mut out = String::with_capacity(sql.len());
-    let mut rest = sql;
-    while let Some(start) = rest.find("{{") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let end = after
-            .find("}}")
-            .ok_or_else(|| "a `{{` is not closed with `}}`".to_string())?;
-        let name = after[..end].trim();
-        let value = values
-            .get(name)
-            .ok_or_else(|| format!("no value for {{{{{name}}}}}"))?;
-        out.push_str(value);
-        rest = &after[end + 2..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// A string as an SQL literal.
-pub fn string_literal(value: &str) -> String {
-    format!("'{}'", value.replace('\'', "''"))
-}
 
 fn parse_panel(
     table: &toml::Table,
@@ -694,16 +656,5 @@ query = "dashboards/missing.sql"
             error.contains("query file queries/dashboards/missing.sql does not exist"),
             "{error}"
         );
-    }
-
-    #[test]
-    fn fill_replaces_and_reports_missing_values() {
-        let values = BTreeMap::from([("a".to_string(), "'x'".to_string())]);
-        assert_eq!(
-            fill("SELECT {{a}}, {{ a }}", &values).unwrap(),
-            "SELECT 'x', 'x'"
-        );
-        assert!(fill("SELECT {{b}}", &values).unwrap_err().contains("{{b}}"));
-        assert_eq!(string_literal("it's"), "'it''s'");
     }
 }

@@ -9,8 +9,9 @@ use std::collections::BTreeMap;
 use arrow::datatypes::DataType;
 use poolsight_detect::LakeSession;
 
-use crate::layout::{fill, string_literal, Layouts, PanelKind};
+use crate::layout::{Layouts, PanelKind};
 use crate::window::TimeWindow;
+use poolsight_detect::template::{fill, string_literal};
 
 /// `(dashboard: panel title, outcome)` for every panel, in order.
 pub async fn lint_layouts(

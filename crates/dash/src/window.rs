@@ -158,9 +158,8 @@ impl ResolvedWindow {
     /// Values of the `{{bucket}}`, `{{since}}` and `{{until}}` placeholders.
     pub fn placeholder_values(&self) -> Vec<(String, String)> {
         let micros = |t: Option<DateTime<Utc>>, fallback: i64| {
-            format!(
-                "to_timestamp_micros({})",
-                t.map(|t| t.timestamp_micros()).unwrap_or(fallback)
+            poolsight_detect::template::timestamp_literal(
+                t.map(|t| t.timestamp_micros()).unwrap_or(fallback),
             )
         };
         vec![

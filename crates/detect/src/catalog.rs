@@ -307,6 +307,17 @@ impl Catalog {
             if path.starts_with("state/") {
                 let meta: StateHeader =
                     toml::from_str(header).map_err(|e| toml_error(path, header, e))?;
+                if let Some(other) = crate::template::placeholders(sql)
+                    .into_iter()
+                    .find(|name| name != "arrived_after")
+                {
+                    return Err(DetectError::Catalog {
+                        path: path.clone(),
+                        reason: format!(
+                            "unknown placeholder {{{{{other}}}}} (a state table has only {{{{arrived_after}}}})"
+                        ),
+                    });
+                }
                 if meta.kind == StateKind::Accumulating
                     && (meta.keys.is_empty() || !sql.contains("{{arrived_after}}"))
                 {
@@ -401,29 +412,6 @@ pub fn embedded_file(path: &str) -> Option<&'static str> {
         .map(|(_, text)| *text)
 }
 
-/// A tunable value as an SQL literal.
-pub fn sql_literal(value: &toml::Value) -> Result<String, String> {
-    Ok(match value {
-        toml::Value::Integer(n) => n.to_string(),
-        toml::Value::Float(f) => format!("{f:?}"),
-        toml::Value::Boolean(b) => b.to_string(),
-        toml::Value::String(s) => format!("'{}'", s.replace('\'', "''")),
-        toml::Value::Array(items) => {
-            if items.is_empty() {
-                "make_array()".to_string()
-            } else {
-                let parts: Result<Vec<String>, String> = items.iter().map(sql_literal).collect();
-                format!("make_array({})", parts?.join(", "))
-            }
-        }
-        other => {
-            return Err(format!(
-                "{other} cannot be a tunable (use a number, string, boolean or list)"
-            ))
-        }
-    })
-}
-
 impl Detection {
     /// The SQL with every `{{name}}` replaced: `overrides` (from the
     /// config) first, then the defaults. Unknown names are errors.
@@ -442,38 +430,30 @@ impl Detection {
                 )));
             }
         }
-        let mut out = String::with_capacity(self.sql_template.len());
-        let mut rest = self.sql_template.as_str();
-        while let Some(start) = rest.find("{{") {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + 2..];
-            let end = after
-                .find("}}")
-                .ok_or_else(|| invalid("a `{{` placeholder is not closed".into()))?;
-            let name = after[..end].trim();
+        let mut error = None;
+        let filled = crate::template::fill_with(&self.sql_template, |name| {
             if let Some(interval) = timing.placeholder(name) {
-                out.push_str(&interval);
-                rest = &after[end + 2..];
-                continue;
+                return Ok(interval);
             }
             let value = overrides
                 .get(name)
                 .or_else(|| self.tunables.get(name))
-                .ok_or_else(|| invalid(format!("placeholder {{{{{name}}}}} is not a tunable")))?;
+                .ok_or_else(|| format!("placeholder {{{{{name}}}}} is not a tunable"))?;
             if let (Some(default), Some(given)) = (self.tunables.get(name), overrides.get(name)) {
                 if default.type_str() != given.type_str() {
-                    return Err(invalid(format!(
+                    return Err(format!(
                         "tunable {name} must be a {}, the config gives a {}",
                         default.type_str(),
                         given.type_str()
-                    )));
+                    ));
                 }
             }
-            out.push_str(&sql_literal(value).map_err(|e| invalid(format!("tunable {name}: {e}")))?);
-            rest = &after[end + 2..];
-        }
-        out.push_str(rest);
-        Ok(out)
+            crate::template::toml_literal(value).map_err(|e| {
+                error = Some(format!("tunable {name}: {e}"));
+                e
+            })
+        });
+        filled.map_err(|e| invalid(error.take().unwrap_or(e)))
     }
 
     /// The detection's timing with the config's overrides (`window = "30m"`, …).

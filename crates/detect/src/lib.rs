@@ -19,6 +19,7 @@ pub mod plan;
 pub mod progress;
 pub mod report;
 pub mod state;
+pub mod template;
 pub mod window;
 
 use std::path::{Path, PathBuf};

@@ -131,11 +131,17 @@ fn parts(lake: &Lake, table: &str) -> Result<Vec<PathBuf>, DetectError> {
 }
 
 /// The SQL of a state table for rows that arrived after `arrived_after` (µs).
-fn table_sql(table: &StateTable, arrived_after: i64) -> String {
-    table.sql.replace(
-        "{{arrived_after}}",
-        &format!("to_timestamp_micros({arrived_after})"),
-    )
+fn table_sql(table: &StateTable, arrived_after: i64) -> Result<String, DetectError> {
+    crate::template::fill_with(&table.sql, |name| match name {
+        "arrived_after" => Ok(crate::template::timestamp_literal(arrived_after)),
+        other => Err(format!(
+            "unknown placeholder {{{{{other}}}}} (a state table has only {{{{arrived_after}}}})"
+        )),
+    })
+    .map_err(|reason| DetectError::Catalog {
+        path: table.path.clone(),
+        reason,
+    })
 }
 
 /// The query reading an accumulating table's parts (registered as `raw`)
@@ -173,7 +179,7 @@ async fn plan_table(
     arrived_after: i64,
 ) -> Result<(datafusion::dataframe::DataFrame, SchemaRef), DetectError> {
     let frame = ctx
-        .sql(&table_sql(table, arrived_after))
+        .sql(&table_sql(table, arrived_after)?)
         .await
         .map_err(|source| DetectError::View {
             name: table.name.clone(),

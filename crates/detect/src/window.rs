@@ -51,7 +51,7 @@ pub async fn cut_to_window(
     if since.is_none() && until.is_none() {
         return Ok(());
     }
-    let at = |t: DateTime<Utc>| format!("to_timestamp_micros({})", t.timestamp_micros());
+    let at = |t: DateTime<Utc>| crate::template::timestamp_literal(t.timestamp_micros());
     let mut findings = Vec::new();
     if let Some(since) = since {
         findings.push(format!("last_seen >= {}", at(since)));
