@@ -3,6 +3,7 @@
 //! library crates (ingest, lake, detect, sample).
 
 mod cli;
+mod collecting;
 mod commands;
 mod exit;
 mod output;
@@ -23,8 +24,8 @@ fn main() -> ExitCode {
             Command::Sample(args) => commands::sample::run(args),
             Command::Demo(args) => commands::demo::run(args),
             Command::Sql(args) => commands::sql::run(args, &config),
-            Command::Collect(args) => commands::collect::run(args, &config, cli.quiet, "collect"),
-            Command::Run(args) => commands::collect::run(args, &config, cli.quiet, "run"),
+            Command::Collect(args) => commands::collect::run(args, &config, cli.quiet),
+            Command::Run(args) => commands::run::run(args, &config, cli.quiet),
             Command::Detect(args) => commands::detect::run(args, &config),
             Command::Lint(args) => commands::detect::run_lint(args, &config),
             Command::Findings(args) => commands::findings::run(args, &config),

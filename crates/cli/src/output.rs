@@ -250,6 +250,26 @@ pub fn summary_line(summary: &poolsight_ingest::IngestSummary, seconds: f64) -> 
     )
 }
 
+/// How many findings, by severity worst first: `3 (critical: 1, high: 2)`
+/// or `0 (none)`.
+pub fn severity_counts(findings: &[poolsight_detect::findings::Finding]) -> String {
+    let mut by_severity = std::collections::BTreeMap::new();
+    for finding in findings {
+        *by_severity
+            .entry(std::cmp::Reverse(finding.severity()))
+            .or_insert(0) += 1;
+    }
+    let counts: Vec<String> = by_severity
+        .iter()
+        .map(|(s, n)| format!("{}: {n}", s.0))
+        .collect();
+    if counts.is_empty() {
+        format!("{} (none)", findings.len())
+    } else {
+        format!("{} ({})", findings.len(), counts.join(", "))
+    }
+}
+
 /// Says on stderr that another run holds the lake (`then`: what this run
 /// did about it) and returns the exit code for it.
 pub fn lake_busy(command: &str, path: &std::path::Path, lock: &std::path::Path, then: &str) -> u8 {

@@ -36,12 +36,12 @@ pub fn run(args: &IngestArgs, config: &Config) -> Result<u8> {
                 lock,
             })) = error.downcast_ref::<poolsight_ingest::IngestError>()
             {
-                eprintln!(
-                    "poolsight ingest: the lake {} is in use by another poolsight run (lock {}); nothing was ingested",
-                    path.display(),
-                    lock.display()
-                );
-                return Ok(crate::exit::BUSY);
+                return Ok(crate::output::lake_busy(
+                    "ingest",
+                    path,
+                    lock,
+                    "nothing was ingested",
+                ));
             }
             return Err(error);
         }

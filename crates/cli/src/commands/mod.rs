@@ -7,6 +7,7 @@ pub mod demo;
 pub mod detect;
 pub mod findings;
 pub mod ingest;
+pub mod run;
 pub mod sample;
 pub mod sql;
 pub mod state;

@@ -1,0 +1,65 @@
+//! `poolsight run`: the scheduled job. Collect, then detect what arrived
+//! (incremental), then compact grown partitions — all under one lake lock,
+//! so no other writer stores events or findings in between.
+//!
+//! Exit: [`crate::exit::FINDINGS`] when new or updated findings reach
+//! `[detect] fail_on`, else the collect step's code (0, or
+//! [`crate::exit::PARTIAL`] when a source failed); [`crate::exit::BUSY`]
+//! when another run holds the lake.
+
+use anyhow::{Context, Result};
+use poolsight_config::Config;
+
+use crate::cli::{CollectArgs, DetectArgs};
+use crate::collecting;
+
+pub fn run(args: &CollectArgs, config: &Config, quiet: bool) -> Result<u8> {
+    let Some(collected) = collecting::collect(args, config, quiet, "run")? else {
+        return Ok(crate::exit::BUSY);
+    };
+    collecting::print(&collected, args.json);
+    let lake = &collected.lake;
+    let pipeline = &collected.pipeline;
+    poolsight_lake::failpoint::step("run:detect");
+    let detector = poolsight_detect::detector::Detector::from_config(config, lake)?;
+    let outcome = crate::commands::runtime()?.block_on(detector.run(
+        &DetectArgs::all(lake.clone()).request(),
+        Some(pipeline.lock()),
+    ))?;
+    outcome.check()?;
+    let threshold = config.detect.fail_on;
+    let at_or_above = outcome
+        .findings
+        .iter()
+        .filter(|f| f.severity() >= threshold)
+        .count();
+    tracing::info!(findings = outcome.findings.len(), at_or_above_fail_on = at_or_above, fail_on = %threshold, "detections finished");
+    if !args.json {
+        println!(
+            "new or updated findings: {}; {at_or_above} at or above {threshold}; see every open one: poolsight detect --lake {} --all --no-store",
+            crate::output::severity_counts(&outcome.findings),
+            lake.display()
+        );
+    }
+    // Partitions grown past the threshold by scheduled runs are merged,
+    // still under the run's lock.
+    let compacted = poolsight_lake::compact::compact(
+        pipeline.lake(),
+        pipeline.lock(),
+        &poolsight_lake::compact::CompactOptions::default(),
+    )
+    .context("compact the lake")?;
+    if compacted.partitions > 0 {
+        tracing::info!(
+            partitions = compacted.partitions,
+            files_before = compacted.files_before,
+            files_after = compacted.files_after,
+            "compacted"
+        );
+    }
+    let collect_code = collecting::exit_code(&collected);
+    if at_or_above > 0 {
+        return Ok(crate::exit::FINDINGS);
+    }
+    Ok(collect_code)
+}
