@@ -1,5 +1,6 @@
 //! Keys and mouse events to [`Action`]s. Which action a key means depends
-//! on the mode: in a prompt, letters are text; elsewhere they are commands.
+//! on the mode: in a prompt, letters are text; elsewhere they are commands
+//! (from the one key table, [`crate::keymap`]).
 
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
@@ -15,9 +16,7 @@ pub fn key_action(mode: &Mode, key: KeyEvent) -> Option<Action> {
     }
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return match key.code {
-            KeyCode::Char('c') | KeyCode::Char('d') => Some(Action::Quit),
-            KeyCode::Char('u') => Some(Action::PageUp),
-            KeyCode::Char('f') => Some(Action::PageDown),
+            KeyCode::Char(c) => crate::keymap::control_action(c),
             _ => None,
         };
     }
@@ -33,32 +32,12 @@ pub fn key_action(mode: &Mode, key: KeyEvent) -> Option<Action> {
             _ => None,
         };
     }
-    Some(match key.code {
-        KeyCode::Char('q') => Action::Quit,
-        KeyCode::Tab | KeyCode::Right | KeyCode::Char('l') => Action::NextPanel,
-        KeyCode::BackTab | KeyCode::Left | KeyCode::Char('h') => Action::PrevPanel,
-        KeyCode::Up | KeyCode::Char('k') => Action::Up,
-        KeyCode::Down | KeyCode::Char('j') => Action::Down,
-        KeyCode::PageUp => Action::PageUp,
-        KeyCode::PageDown => Action::PageDown,
-        KeyCode::Home | KeyCode::Char('g') => Action::Top,
-        KeyCode::End | KeyCode::Char('G') => Action::Bottom,
-        KeyCode::Enter => Action::Enter,
-        KeyCode::Esc | KeyCode::Backspace => Action::Back,
-        KeyCode::Char('/') => Action::StartFilter,
-        KeyCode::Char('t') => Action::CycleWindow,
-        KeyCode::Char('w') => Action::CustomWindow,
-        KeyCode::Char('r') => Action::Refresh,
-        KeyCode::Char('?') => Action::Help,
-        KeyCode::Char('z') => Action::Zoom,
-        KeyCode::Char(' ') => Action::Detail,
-        _ => return None,
-    })
+    crate::keymap::action_of(key.code)
 }
 
 /// The action of a mouse event over a frame of `area`.
 pub fn mouse_action(app: &App, area: Rect, event: MouseEvent) -> Option<Action> {
-    let (panel, row) = crate::render::hit_test(app, area, event.column, event.row)?;
+    let (panel, row) = crate::geometry::hit_test(app, area, event.column, event.row)?;
     match event.kind {
         MouseEventKind::ScrollDown => Some(Action::Scroll { panel, delta: 3 }),
         MouseEventKind::ScrollUp => Some(Action::Scroll { panel, delta: -3 }),

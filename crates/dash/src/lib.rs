@@ -1,14 +1,17 @@
 //! The terminal dashboard (`poolsight dash`), gitui-style: layouts as data
 //! ([`layout`], the TOML files of `dashboards/`), state and what actions do
-//! to it ([`app`]), keys and mouse to actions ([`input`]), drawing
-//! ([`render`], [`theme`]), queries on their own thread ([`engine`]) over
+//! to it ([`app`]), keys and mouse to actions ([`input`], from the one key
+//! table [`keymap`]), where things are on screen ([`geometry`], shared by
+//! drawing and hit-testing), drawing ([`render`], [`theme`]), queries on their own thread ([`engine`]) over
 //! the detect crate's DataFusion session, the terminal runner
 //! ([`terminal`]), and layout checks for `poolsight lint` ([`lint`]).
 
 pub mod app;
 pub mod data;
 pub mod engine;
+pub mod geometry;
 pub mod input;
+pub mod keymap;
 pub mod layout;
 pub mod lint;
 pub mod render;

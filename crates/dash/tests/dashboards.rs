@@ -380,9 +380,9 @@ fn the_mouse_selects_and_scrolls_the_panel_under_it() {
     let engine = engine();
     let mut app = open(&engine, "overview", None);
     let area = Rect::new(0, 0, 160, 48);
-    let areas = poolsight_dash::render::panel_areas(
+    let areas = poolsight_dash::geometry::panel_areas(
         &app.screen().dashboard,
-        poolsight_dash::render::body_area(area),
+        poolsight_dash::geometry::body_area(area),
         None,
     );
     let findings = areas[4];

@@ -1,322 +1,23 @@
-//! Drawing: a header (where you are, the window), the panels of the top
-//! screen on the 12-column grid, a footer (keys, prompts, messages), and
-//! the help and row-detail overlays. Reads [`App`]; changes nothing.
+//! Drawing one panel: its border and title (filter, row counter), and its
+//! body by kind — stat, table (and findings), bars, time series — or
+//! `loading…` / its error.
 
-use chrono::{DateTime, Utc};
+use chrono::DateTime;
 use ratatui::buffer::Buffer;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
-use ratatui::Frame;
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
+use super::truncate;
 use crate::app::{App, Mode, PanelState, PanelStatus, Screen};
 use crate::data::{group_thousands, PanelData};
-use crate::layout::{Dashboard, PanelKind, RowHeight};
+use crate::geometry;
+use crate::layout::PanelKind;
 use crate::theme::Theme;
 use crate::window::ResolvedWindow;
 
-/// Where the panels go: the frame minus the header and footer lines.
-pub fn body_area(area: Rect) -> Rect {
-    Rect {
-        x: area.x,
-        y: area.y.saturating_add(1).min(area.bottom()),
-        width: area.width,
-        height: area.height.saturating_sub(2),
-    }
-}
-
-/// The rectangle of every panel (by index); with `zoom`, only that one.
-pub fn panel_areas(dashboard: &Dashboard, body: Rect, zoom: Option<usize>) -> Vec<Rect> {
-    let count = dashboard.panel_count();
-    let mut areas = vec![Rect::default(); count];
-    if let Some(index) = zoom.filter(|i| *i < count) {
-        areas[index] = body;
-        return areas;
-    }
-    let heights = row_heights(dashboard, body.height);
-    let row_areas = Layout::vertical(heights).split(body);
-    let mut index = 0;
-    for (row, row_area) in dashboard.rows.iter().zip(row_areas.iter()) {
-        let mut widths: Vec<Constraint> = row
-            .panels
-            .iter()
-            .map(|p| Constraint::Ratio(u32::from(p.width), 12))
-            .collect();
-        let used: u16 = row.panels.iter().map(|p| p.width).sum();
-        if used < 12 {
-            widths.push(Constraint::Ratio(u32::from(12 - used), 12));
-        }
-        let columns = Layout::horizontal(widths).split(*row_area);
-        for (i, _) in row.panels.iter().enumerate() {
-            areas[index] = columns[i];
-            index += 1;
-        }
-    }
-    areas
-}
-
-/// Lines a `fill` row keeps on a short terminal before fixed rows give way.
-const MIN_FILL_LINES: u16 = 6;
-/// Lines a fixed row keeps however short the terminal (borders + one line).
-const MIN_FIXED_LINES: u16 = 3;
-
-/// Row constraints: fixed rows as given while the fill rows keep
-/// [`MIN_FILL_LINES`] each; on a shorter screen the fixed rows shrink in
-/// proportion (to [`MIN_FIXED_LINES`] at least) so tables keep some rows.
-fn row_heights(dashboard: &Dashboard, height: u16) -> Vec<Constraint> {
-    let fixed: u16 = dashboard
-        .rows
-        .iter()
-        .filter_map(|r| match r.height {
-            RowHeight::Lines(n) => Some(n),
-            RowHeight::Fill(_) => None,
-        })
-        .sum();
-    let fills = dashboard
-        .rows
-        .iter()
-        .filter(|r| matches!(r.height, RowHeight::Fill(_)))
-        .count() as u16;
-    let room_for_fixed = height.saturating_sub(fills * MIN_FILL_LINES);
-    dashboard
-        .rows
-        .iter()
-        .map(|row| match row.height {
-            RowHeight::Lines(n) if fixed > room_for_fixed && fills > 0 => Constraint::Length(
-                ((u32::from(n) * u32::from(room_for_fixed)) / u32::from(fixed.max(1)))
-                    .max(u32::from(MIN_FIXED_LINES.min(n))) as u16,
-            ),
-            RowHeight::Lines(n) => Constraint::Length(n),
-            RowHeight::Fill(weight) => Constraint::Fill(weight),
-        })
-        .collect()
-}
-
-/// Which panel, and which of its visible rows, is at (`x`, `y`).
-pub fn hit_test(app: &App, area: Rect, x: u16, y: u16) -> Option<(usize, Option<usize>)> {
-    let screen = app.screen();
-    let zoom = app.zoom.then_some(screen.focus);
-    let areas = panel_areas(&screen.dashboard, body_area(area), zoom);
-    let (index, rect) = areas
-        .iter()
-        .enumerate()
-        .find(|(_, r)| r.width > 0 && x >= r.x && x < r.right() && y >= r.y && y < r.bottom())?;
-    let state = &screen.panels[index];
-    let kind = screen.spec(index).map(|s| s.kind);
-    // Table rows start below the border and the column header.
-    let first_row = match kind {
-        Some(PanelKind::Table | PanelKind::Findings) => rect.y + 2,
-        Some(PanelKind::Bar) => rect.y + 1,
-        _ => return Some((index, None)),
-    };
-    let height = rect
-        .height
-        .saturating_sub(if kind == Some(PanelKind::Bar) { 2 } else { 3 });
-    let offset = scroll_offset(state.selected, height as usize);
-    let row = (y >= first_row && y < first_row + height)
-        .then(|| offset + usize::from(y - first_row))
-        .filter(|r| *r < state.visible.len());
-    Some((index, row))
-}
-
-/// The first visible row so that `selected` shows in `height` rows.
-fn scroll_offset(selected: usize, height: usize) -> usize {
-    if height == 0 || selected < height {
-        0
-    } else {
-        selected + 1 - height
-    }
-}
-
-/// Draws the whole screen.
-pub fn draw(frame: &mut Frame, app: &App, theme: &Theme) {
-    let area = frame.area();
-    draw_to(frame.buffer_mut(), area, app, theme);
-}
-
-/// Draws into a buffer (the terminal's, or a test's).
-pub fn draw_to(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
-    if area.height < 3 || area.width < 20 {
-        buf.set_stringn(
-            area.x,
-            area.y,
-            "poolsight: window too small",
-            area.width as usize,
-            Style::new(),
-        );
-        return;
-    }
-    let screen = app.screen();
-    draw_header(buf, area, app, theme);
-    let body = body_area(area);
-    let zoom = app.zoom.then_some(screen.focus);
-    let areas = panel_areas(&screen.dashboard, body, zoom);
-    for (index, rect) in areas.iter().enumerate() {
-        if rect.width < 3 || rect.height < 2 {
-            continue;
-        }
-        draw_panel(buf, *rect, app, screen, index, theme);
-    }
-    draw_footer(buf, area, app, theme);
-    match &app.mode {
-        Mode::Help => draw_help(buf, area, app, theme),
-        Mode::Detail { scroll } => draw_detail(buf, area, screen, *scroll, theme),
-        _ => {}
-    }
-}
-
-/// The screen as text, one line per terminal row (trailing blanks cut).
-pub fn render_text(app: &App, width: u16, height: u16, theme: &Theme) -> String {
-    let area = Rect::new(0, 0, width, height);
-    let mut buf = Buffer::empty(area);
-    draw_to(&mut buf, area, app, theme);
-    buffer_text(&buf)
-}
-
-/// A buffer's symbols as lines.
-pub fn buffer_text(buf: &Buffer) -> String {
-    let area = buf.area;
-    let mut out = String::new();
-    for y in area.top()..area.bottom() {
-        let mut line = String::new();
-        for x in area.left()..area.right() {
-            line.push_str(buf[(x, y)].symbol());
-        }
-        // No-break spaces read as spaces in a snapshot or a pasted screen.
-        out.push_str(line.replace('\u{a0}', " ").trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-fn short_time(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|| "…".into())
-}
-
-fn window_text(app: &App) -> String {
-    match (&app.resolved, &app.window_error) {
-        (_, Some(_)) => format!("{} · lake unreadable", app.window.label()),
-        (Some(ResolvedWindow { start, end, .. }), None) if start.is_some() => format!(
-            "{} · {} → {} UTC",
-            app.window.label(),
-            short_time(*start),
-            short_time(*end)
-        ),
-        (Some(_), None) => format!("{} · no events", app.window.label()),
-        (None, None) => app.window.label(),
-    }
-}
-
-fn draw_header(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
-    let line = Rect::new(area.x, area.y, area.width, 1);
-    buf.set_style(line, theme.header_bar());
-    let crumbs: Vec<String> = app.stack.iter().map(Screen::breadcrumb).collect();
-    let loading = app
-        .screen()
-        .panels
-        .iter()
-        .filter(|p| matches!(p.status, PanelStatus::Loading))
-        .count();
-    let mut right = window_text(app);
-    if loading > 0 {
-        right = format!("loading {loading} · {right}");
-    }
-    let right = format!(" {right} ");
-    let right_width = right.chars().count() as u16;
-    let left = format!(" poolsight › {}", crumbs.join(" › "));
-    let left_room = area.width.saturating_sub(right_width + 1) as usize;
-    buf.set_stringn(
-        area.x,
-        area.y,
-        truncate(&left, left_room),
-        left_room,
-        theme.header_bar(),
-    );
-    if right_width < area.width {
-        buf.set_stringn(
-            area.right() - right_width,
-            area.y,
-            &right,
-            right_width as usize,
-            theme.header_bar(),
-        );
-    }
-}
-
-const HINTS: &[(&str, &str)] = &[
-    ("Tab", "panel"),
-    ("↑↓", "row"),
-    ("⏎", "open"),
-    ("Esc", "back"),
-    ("/", "filter"),
-    ("t", "window"),
-    ("z", "zoom"),
-    ("r", "reload"),
-    ("?", "help"),
-    ("q", "quit"),
-];
-
-fn draw_footer(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
-    let y = area.bottom() - 1;
-    let width = area.width as usize;
-    let line: Line = match &app.mode {
-        Mode::Filter => {
-            let filter = app
-                .screen()
-                .focused()
-                .map(|p| p.filter.clone())
-                .unwrap_or_default();
-            Line::from(vec![
-                Span::styled(" filter: ", theme.key()),
-                Span::raw(format!("{filter}▏")),
-                Span::styled("  ⏎ keep · Esc clear", theme.dim()),
-            ])
-        }
-        Mode::WindowInput { input, error } => {
-            let mut spans = vec![
-                Span::styled(" window: ", theme.key()),
-                Span::raw(format!("{input}▏")),
-            ];
-            match error {
-                Some(error) => spans.push(Span::styled(format!("  {error}"), theme.error())),
-                None => spans.push(Span::styled(
-                    "  1h 24h 7d all 90m 2w or 2026-11-20..2026-11-21 · ⏎ apply · Esc cancel",
-                    theme.dim(),
-                )),
-            }
-            Line::from(spans)
-        }
-        _ => match (&app.status, &app.window_error) {
-            (Some(status), _) => Line::from(Span::styled(format!(" {status}"), theme.error())),
-            (None, Some(error)) => Line::from(Span::styled(format!(" {error}"), theme.error())),
-            (None, None) => {
-                let mut spans = vec![Span::raw(" ")];
-                for (key, what) in HINTS {
-                    spans.push(Span::styled(*key, theme.key()));
-                    spans.push(Span::raw(format!(" {what}  ")));
-                }
-                Line::from(spans)
-            }
-        },
-    };
-    buf.set_line(area.x, y, &line, width as u16);
-}
-
-fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    if width == 0 {
-        return String::new();
-    }
-    let mut out: String = text.chars().take(width - 1).collect();
-    out.push('…');
-    out
-}
-
-fn draw_panel(
+pub(super) fn draw_panel(
     buf: &mut Buffer,
     rect: Rect,
     app: &App,
@@ -391,7 +92,7 @@ fn draw_panel(
     }
 }
 
-fn empty_message(buf: &mut Buffer, inner: Rect, text: &str, theme: &Theme) {
+pub(super) fn empty_message(buf: &mut Buffer, inner: Rect, text: &str, theme: &Theme) {
     buf.set_stringn(
         inner.x + 1,
         inner.y,
@@ -517,8 +218,9 @@ fn draw_table(
         };
         return empty_message(buf, inner, text, theme);
     }
-    let height = inner.height.saturating_sub(1) as usize;
-    let offset = scroll_offset(state.selected, height);
+    let rows_area = geometry::rows_area(PanelKind::Table, inner).unwrap_or(inner);
+    let height = rows_area.height as usize;
+    let offset = geometry::scroll_offset(state.selected, height);
     let rows = &state.visible[offset..(offset + height).min(state.visible.len())];
     // Widths from the first rows and the rows on screen, so they stay put.
     let sample = state.visible.iter().take(200).chain(rows.iter());
@@ -559,7 +261,7 @@ fn draw_table(
         );
     }
     for (line, row_index) in rows.iter().enumerate() {
-        let y = inner.y + 1 + line as u16;
+        let y = rows_area.y + line as u16;
         let row = &data.rows[*row_index];
         let failed = error_column.is_some_and(|c| !row[c].text.is_empty());
         let base = if failed {
@@ -611,8 +313,9 @@ fn draw_bars(
             theme,
         );
     };
-    let height = inner.height as usize;
-    let offset = scroll_offset(state.selected, height);
+    let rows_area = geometry::rows_area(PanelKind::Bar, inner).unwrap_or(inner);
+    let height = rows_area.height as usize;
+    let offset = geometry::scroll_offset(state.selected, height);
     let rows = &state.visible[offset..(offset + height).min(state.visible.len())];
     let max = state
         .visible
@@ -635,7 +338,7 @@ fn draw_bars(
         .unwrap_or(1);
     let bar_room = (inner.width as usize).saturating_sub(label_width + value_width + 2);
     for (line, row_index) in rows.iter().enumerate() {
-        let y = inner.y + line as u16;
+        let y = rows_area.y + line as u16;
         let row = &data.rows[*row_index];
         buf.set_stringn(
             inner.x,
@@ -829,122 +532,6 @@ fn draw_series(
     }
 }
 
-fn centered(area: Rect, width_percent: u16, height_percent: u16) -> Rect {
-    let width = (area.width * width_percent / 100).max(20).min(area.width);
-    let height = (area.height * height_percent / 100).max(5).min(area.height);
-    Rect::new(
-        area.x + (area.width - width) / 2,
-        area.y + (area.height - height) / 2,
-        width,
-        height,
-    )
-}
-
-const HELP: &[(&str, &str)] = &[
-    ("Tab / Shift-Tab, ← → h l", "next / previous panel"),
-    (
-        "↑ ↓ j k, PgUp PgDn, g G",
-        "move in the rows (or between panels)",
-    ),
-    (
-        "Enter",
-        "open the identity / pool of the row; else show the row",
-    ),
-    ("Space", "show every column of the row"),
-    ("Esc", "clear filter, unzoom, or go back"),
-    ("/", "filter the panel's rows (any column, any case)"),
-    ("t", "window: last 1h → 24h → 7d → all"),
-    ("w", "custom window: 90m, 3d, 2026-11-20..2026-11-21"),
-    ("z", "zoom the panel to the whole screen"),
-    ("r", "reload (re-reads the lake)"),
-    ("mouse", "wheel scrolls, click selects"),
-    ("q, Ctrl-C", "quit"),
-];
-
-fn draw_help(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme) {
-    let rect = centered(area, 80, 80);
-    Clear.render(rect, buf);
-    let screen = app.screen();
-    let mut lines: Vec<Line> = HELP
-        .iter()
-        .map(|(keys, what)| {
-            Line::from(vec![
-                Span::styled(format!("{keys:<26}"), theme.key()),
-                Span::raw(*what),
-            ])
-        })
-        .collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        format!("{} ({})", screen.dashboard.title, screen.dashboard.source),
-        theme.value(),
-    ));
-    for line in screen.dashboard.description.lines() {
-        lines.push(Line::raw(line.to_string()));
-    }
-    lines.push(Line::styled(
-        "Windows count back from the newest event in the lake.",
-        theme.dim(),
-    ));
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .block(
-            Block::bordered()
-                .title(" Keys · any key closes ")
-                .border_style(theme.border(true)),
-        )
-        .render(rect, buf);
-}
-
-fn draw_detail(buf: &mut Buffer, area: Rect, screen: &Screen, scroll: u16, theme: &Theme) {
-    let Some(state) = screen.focused() else {
-        return;
-    };
-    let (Some(data), Some(row)) = (state.data(), state.selected_row()) else {
-        return;
-    };
-    let rect = centered(area, 90, 85);
-    Clear.render(rect, buf);
-    let name_width = data
-        .columns
-        .iter()
-        .map(|c| c.chars().count())
-        .max()
-        .unwrap_or(0);
-    let lines: Vec<Line> = data
-        .columns
-        .iter()
-        .zip(data.rows[row].iter())
-        .map(|(name, cell)| {
-            let style = if name == "severity" {
-                theme.severity(&cell.text)
-            } else if name == "error_code" && !cell.text.is_empty() {
-                theme.failed_row()
-            } else {
-                Style::new()
-            };
-            Line::from(vec![
-                Span::styled(format!("{name:<name_width$}  "), theme.key()),
-                Span::styled(cell.text.clone(), style),
-            ])
-        })
-        .collect();
-    let title = format!(
-        " row {} of {} · ↑↓ scroll · any other key closes ",
-        state.selected + 1,
-        state.visible.len()
-    );
-    Paragraph::new(lines)
-        .wrap(Wrap { trim: false })
-        .scroll((scroll, 0))
-        .block(
-            Block::bordered()
-                .title(title)
-                .border_style(theme.border(true)),
-        )
-        .render(rect, buf);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -962,7 +549,5 @@ mod tests {
     fn series_are_squeezed_or_stretched() {
         assert_eq!(resample(&[1.0, 2.0, 3.0, 4.0], 2), vec![3.0, 7.0]);
         assert_eq!(resample(&[1.0, 2.0], 5), vec![1.0, 1.0, 1.0, 2.0, 2.0]);
-        assert_eq!(truncate("abcdef", 4), "abc…");
-        assert_eq!(scroll_offset(12, 10), 3);
     }
 }
