@@ -26,7 +26,8 @@
 //! from (an incremental run judges whole bins); `lookback`, how far before
 //! and after the judged bins its query reads (the half-bin offset windows,
 //! an issuance before its use); `history`, how far back its baselines look
-//! (always before what is judged). They are placeholders too —
+//! in the state tables (always before what is judged; raw events of that
+//! history are not read). They are placeholders too —
 //! `{{window}}`, `{{half_window}}`, `{{lookback}}`, `{{history}}` become
 //! SQL intervals, `{{window_minutes}}` a number — and the config may
 //! override them like tunables (`window = "30m"` or `window_minutes = 30`). A

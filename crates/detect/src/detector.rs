@@ -9,7 +9,8 @@
 //! judged; the rows that arrived since touch some hours of event time;
 //! the detection judges those hours widened to whole bins of its `window`,
 //! and by its `lookback` (the bins whose reading reaches a new event), and
-//! reads them widened by `lookback` and `history` ([`crate::plan`]). It
+//! reads them widened by `lookback` ([`crate::plan`]; a `history` is read
+//! from the state tables, not from raw events). It
 //! keeps the findings whose time span reaches into what it judged (a bin
 //! of the margins was read only in part, and is judged when its own
 //! events arrive); detections with a `history` keep to the judged events

@@ -3,8 +3,10 @@
 //! The rows that arrived since a detection last ran touch some hours of
 //! event time ([`Span`]s, merged). A detection judges those hours, widened
 //! to whole bins of its `window`; it reads them widened again by its
-//! `lookback` on both sides and by its `history` before. Everything here
-//! is plain arithmetic on microseconds, so it is tested alone.
+//! `lookback` on both sides. Its `history` (baselines) is read from the
+//! state tables, never from raw events, so it widens nothing here.
+//! Everything here is plain arithmetic on microseconds, so it is tested
+//! alone.
 
 use crate::catalog::Timing;
 
@@ -85,15 +87,14 @@ pub fn whole_bins(spans: &[Span], timing: &Timing) -> Vec<Span> {
     )
 }
 
-/// The spans a detection reads to judge `judged`: `lookback` on both
-/// sides, `history` more before.
+/// The spans of raw events a detection reads to judge `judged`:
+/// `lookback` on both sides. (Its `history` comes from the state tables.)
 pub fn evaluated(judged: &[Span], timing: &Timing) -> Vec<Span> {
-    let before = (timing.lookback + timing.history) * MICROS;
-    let after = timing.lookback * MICROS;
+    let around = timing.lookback * MICROS;
     merge(
         judged
             .iter()
-            .map(|s| Span::new(s.from.saturating_sub(before), s.to.saturating_add(after)))
+            .map(|s| Span::new(s.from.saturating_sub(around), s.to.saturating_add(around)))
             .collect(),
     )
 }
@@ -121,7 +122,7 @@ mod tests {
     }
 
     #[test]
-    fn judged_spans_are_whole_bins_and_reads_add_lookback_and_history() {
+    fn judged_spans_are_whole_bins_and_reads_add_lookback_but_not_history() {
         let touched = [Span::new(10 * H, 11 * H)];
         let day = Timing {
             window: Some(86_400),
@@ -140,7 +141,7 @@ mod tests {
         assert_eq!(
             evaluated(&judged, &quarter),
             vec![Span::new(
-                10 * H - 15 * M - 7 * 24 * H - 450 * MICROS,
+                10 * H - 15 * M - 450 * MICROS,
                 11 * H + 15 * M + 450 * MICROS
             )]
         );

@@ -135,6 +135,178 @@ async fn each_detection_fires_on_its_positive_events_and_not_on_its_negative_one
     }
 }
 
+/// The test events with every `eventTime` moved by `seconds`.
+fn shifted(events: &str, seconds: i64) -> String {
+    let mut out = String::new();
+    for line in events.lines().filter(|l| !l.trim().is_empty()) {
+        let mut record: serde_json::Value = serde_json::from_str(line).unwrap();
+        if let Some(time) = record["eventTime"].as_str() {
+            let moved = chrono::DateTime::parse_from_rfc3339(time).unwrap()
+                + chrono::Duration::seconds(seconds);
+            record["eventTime"] = moved
+                .with_timezone(&chrono::Utc)
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string()
+                .into();
+        }
+        out.push_str(&record.to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// Seconds since the epoch of a finding time.
+fn seconds_of(time: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(time)
+        .or_else(|_| {
+            chrono::DateTime::parse_from_str(&format!("{time}+0000"), "%Y-%m-%d %H:%M:%S%.f%z")
+        })
+        .unwrap_or_else(|e| panic!("{time}: {e}"))
+        .timestamp()
+}
+
+#[tokio::test]
+async fn windowed_detections_see_a_burst_that_straddles_a_bin_edge() {
+    // Each detection built from time bins gets its positive events moved so
+    // that the middle of its first finding sits exactly on a bin edge, and
+    // at a quarter and three quarters of a bin: the same identities must be
+    // flagged, each with the same worst severity, and the expected evidence
+    // must come out. A detection that counted in fixed bins only would see
+    // each half of the burst alone, below its thresholds.
+    let catalog = Catalog::from_dir(&queries_dir()).unwrap();
+    let mut checked = Vec::new();
+    for detection in &catalog.detections {
+        let Some(window) = detection.timing.window else {
+            continue;
+        };
+        let positive = detection.positive_events.as_deref().unwrap();
+        let expect: Expect = toml::from_str(
+            &std::fs::read_to_string(
+                queries_dir().join(detection.path.replace(".sql", ".expect.toml")),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        let found = findings_for(detection, positive).await;
+        let first = found
+            .iter()
+            .min_by_key(|f| seconds_of(&f.first_seen))
+            .unwrap_or_else(|| panic!("{}: no finding", detection.id));
+        let middle = (seconds_of(&first.first_seen) + seconds_of(&first.last_seen)) / 2;
+        let edge = middle.div_euclid(window) * window + window;
+        let worst = |findings: &[Finding]| {
+            let rank = |s: &str| {
+                ["info", "low", "medium", "high", "critical"]
+                    .iter()
+                    .position(|r| *r == s)
+            };
+            let mut by_identity: BTreeMap<String, &str> = BTreeMap::new();
+            for f in findings {
+                let key = f.identity_id.clone().unwrap_or_default();
+                let entry = by_identity.entry(key).or_insert(f.severity.as_str());
+                if rank(&f.severity) > rank(entry) {
+                    *entry = f.severity.as_str();
+                }
+            }
+            by_identity
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect::<Vec<_>>()
+        };
+        for offset in [0, window / 4, 3 * window / 4] {
+            let moved = shifted(positive, edge + offset - middle);
+            let again = findings_for(detection, &moved).await;
+            assert_eq!(
+                worst(&again),
+                worst(&found),
+                "{}: burst moved to {offset} s past a bin edge (identity, worst severity): {again:#?}",
+                detection.id
+            );
+            let evidence: HashSet<&String> = again.iter().flat_map(|f| &f.event_ids).collect();
+            for id in &expect.evidence {
+                assert!(
+                    evidence.contains(id),
+                    "{}: {id} lost at offset {offset}",
+                    detection.id
+                );
+            }
+        }
+        checked.push(detection.id.clone());
+    }
+    assert!(
+        checked.len() >= 4,
+        "windowed detections checked: {checked:?}"
+    );
+}
+
+#[tokio::test]
+async fn baselines_cannot_be_poisoned_by_a_crowd_in_the_judged_hour() {
+    // Each detection with a `history` baseline gets its positive events
+    // plus five copies of its first finding's evidence, each made by
+    // another identity with other credentials, in the same hour. A
+    // baseline taken from the hour judged would rise with the crowd (or
+    // its shares would fall) and hide all six; one taken from the hours
+    // before flags the original and every copy, as badly as before.
+    let catalog = Catalog::from_dir(&queries_dir()).unwrap();
+    let mut checked = Vec::new();
+    for detection in &catalog.detections {
+        if detection.timing.history == 0 {
+            continue;
+        }
+        let positive = detection.positive_events.as_deref().unwrap();
+        let found = findings_for(detection, positive).await;
+        let first = found
+            .first()
+            .unwrap_or_else(|| panic!("{}: no finding", detection.id));
+        let identity = first.identity_id.clone().expect("an identity");
+        let key = first.access_key_id.clone().expect("an access key");
+        let evidence: HashSet<&String> = first.event_ids.iter().collect();
+        let mut crowd = positive.to_string();
+        for copy in 0..5 {
+            let other_identity = format!("{}{copy}", &identity[..identity.len() - 1]);
+            let other_key = format!("{}{copy}", &key[..key.len() - 1]);
+            for line in positive.lines() {
+                let record: serde_json::Value = serde_json::from_str(line).unwrap();
+                let id = record["eventID"].as_str().unwrap_or_default().to_string();
+                if !evidence.contains(&id) {
+                    continue;
+                }
+                let cloned = line
+                    .replace(&identity, &other_identity)
+                    .replace(&key, &other_key)
+                    .replace(&format!("\"{id}\""), &format!("\"{id}-crowd-{copy}\""));
+                crowd.push_str(&cloned);
+                crowd.push('\n');
+            }
+        }
+        let again = findings_for(detection, &crowd).await;
+        let flagged: HashSet<String> = again.iter().filter_map(|f| f.identity_id.clone()).collect();
+        assert!(
+            flagged.contains(&identity),
+            "{}: the crowd hid {identity}: {again:#?}",
+            detection.id
+        );
+        for copy in 0..5 {
+            let other = format!("{}{copy}", &identity[..identity.len() - 1]);
+            assert!(
+                flagged.contains(&other),
+                "{}: copy {other} not flagged: {again:#?}",
+                detection.id
+            );
+        }
+        let original = again
+            .iter()
+            .find(|f| f.identity_id.as_deref() == Some(identity.as_str()))
+            .unwrap();
+        assert_eq!(original.severity, first.severity, "{}", detection.id);
+        checked.push(detection.id.clone());
+    }
+    assert!(
+        checked.len() >= 2,
+        "baseline detections checked: {checked:?}"
+    );
+}
+
 #[tokio::test]
 async fn every_detection_plans_against_the_schema_and_findings_are_stored_once() {
     let dir = tempfile::tempdir().unwrap();
