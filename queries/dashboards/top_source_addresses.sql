@@ -8,12 +8,17 @@ SELECT source_ip AS address,
        coalesce(ip_as_org(source_ip), CAST(ip_asn(source_ip) AS VARCHAR)) AS network,
        ip_country(source_ip) AS country
 FROM (
+    -- Identities per address in two plain steps (no hash set per address).
     SELECT source_ip,
            sum(calls) AS calls,
-           count(DISTINCT identity_id) AS identities,
+           count(*) AS identities,
            sum(denials) AS denied
-    FROM activity_hourly
-    WHERE source_ip <> ''
+    FROM (
+        SELECT source_ip, identity_id, sum(calls) AS calls, sum(denials) AS denials
+        FROM activity_hourly
+        WHERE source_ip <> ''
+        GROUP BY source_ip, identity_id
+    )
     GROUP BY source_ip
 )
 ORDER BY calls DESC, address

@@ -7,8 +7,8 @@ scripts), before the hour a detection judges, excluding the identity under test.
 """
 ---*/
 SELECT date_trunc('hour', event_time) AS hour, identity_id,
-       first_value(identity_pool_id) AS identity_pool_id,
-       first_value(auth_type) AS auth_type,
+       max(identity_pool_id) AS identity_pool_id,
+       max(auth_type) AS auth_type,
        coalesce(user_agent, '') AS user_agent,
        count(*) AS calls
 FROM identity_activity

@@ -7,44 +7,67 @@ line) or, when the record carries only an access key, through the issuance of th
 (`issued_keys`, up to 12 hours earlier; `attribution_source = 'issued_access_key'`).
 """
 ---*/
+-- Two kinds of rows: those the record attributes itself, and those attributed through the
+-- issuance of their access key. The key join keeps the (few) issued keys in memory and
+-- streams the events past them; one LEFT JOIN from the events would hold every event.
+WITH attributed AS (
+    SELECT e.*,
+           e.role_arn AS attributed_role_arn,
+           e.identity_id AS attributed_identity_id,
+           e.identity_pool_id AS attributed_identity_pool_id,
+           e.auth_type AS attributed_auth_type,
+           e.login_provider AS attributed_login_provider,
+           e.attribution_source AS attributed_source
+    FROM events e
+    WHERE e.identity_id IS NOT NULL
+    UNION ALL
+    SELECT e.*,
+           coalesce(e.role_arn, i.role_arn) AS attributed_role_arn,
+           i.identity_id AS attributed_identity_id,
+           coalesce(e.identity_pool_id, i.identity_pool_id) AS attributed_identity_pool_id,
+           coalesce(e.auth_type, i.auth_type) AS attributed_auth_type,
+           coalesce(e.login_provider, i.login_provider) AS attributed_login_provider,
+           'issued_access_key' AS attributed_source
+    FROM issued_keys i
+    JOIN events e ON e.access_key_id = i.access_key_id
+    WHERE e.identity_id IS NULL
+)
 SELECT
-    e.event_id,
-    e.event_time,
-    e.event_date,
-    e.event_source,
-    e.event_name,
-    e.error_code,
-    e.error_message,
-    e.read_only,
-    e.source_ip,
-    e.user_agent,
-    e.aws_region,
-    e.recipient_account_id,
-    e.access_key_id,
-    coalesce(e.role_arn, i.role_arn) AS role_arn,
-    coalesce(e.identity_id, i.identity_id) AS identity_id,
-    coalesce(e.identity_pool_id, i.identity_pool_id) AS identity_pool_id,
-    coalesce(e.auth_type, i.auth_type) AS auth_type,
-    coalesce(e.login_provider, i.login_provider) AS login_provider,
-    CASE WHEN e.identity_id IS NOT NULL THEN e.attribution_source ELSE 'issued_access_key' END AS attribution_source,
-    e.s3_bucket,
-    e.s3_key,
-    e.s3_prefix,
-    e.dynamodb_table,
-    e.dynamodb_item_key,
-    e.dynamodb_key_values,
-    e.dynamodb_statement,
-    e.lambda_function,
-    e.target_identity_ids,
-    e.http_method,
-    e.http_path,
-    e.http_status,
-    CAST(json_get_float(e.additional_event_data, 'bytesTransferredIn') AS BIGINT) AS bytes_in,
-    CAST(json_get_float(e.additional_event_data, 'bytesTransferredOut') AS BIGINT) AS bytes_out,
-    e.request_parameters,
-    e.ingested_at
-FROM events e
-LEFT JOIN issued_keys i ON e.identity_id IS NULL AND e.access_key_id = i.access_key_id
-WHERE NOT (e.event_source = 'cognito-identity.amazonaws.com')
-  AND NOT (e.event_source = 'sts.amazonaws.com' AND e.event_name = 'AssumeRoleWithWebIdentity')
-  AND (e.identity_id IS NOT NULL OR i.identity_id IS NOT NULL)
+    a.event_id,
+    a.event_time,
+    a.event_date,
+    a.event_source,
+    a.event_name,
+    a.error_code,
+    a.error_message,
+    a.read_only,
+    a.source_ip,
+    a.user_agent,
+    a.aws_region,
+    a.recipient_account_id,
+    a.access_key_id,
+    a.attributed_role_arn AS role_arn,
+    a.attributed_identity_id AS identity_id,
+    a.attributed_identity_pool_id AS identity_pool_id,
+    a.attributed_auth_type AS auth_type,
+    a.attributed_login_provider AS login_provider,
+    a.attributed_source AS attribution_source,
+    a.s3_bucket,
+    a.s3_key,
+    a.s3_prefix,
+    a.dynamodb_table,
+    a.dynamodb_item_key,
+    a.dynamodb_key_values,
+    a.dynamodb_statement,
+    a.lambda_function,
+    a.target_identity_ids,
+    a.http_method,
+    a.http_path,
+    a.http_status,
+    CAST(json_get_float(a.additional_event_data, 'bytesTransferredIn') AS BIGINT) AS bytes_in,
+    CAST(json_get_float(a.additional_event_data, 'bytesTransferredOut') AS BIGINT) AS bytes_out,
+    a.request_parameters,
+    a.ingested_at
+FROM attributed a
+WHERE NOT (a.event_source = 'cognito-identity.amazonaws.com')
+  AND NOT (a.event_source = 'sts.amazonaws.com' AND a.event_name = 'AssumeRoleWithWebIdentity')
