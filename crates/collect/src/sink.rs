@@ -179,12 +179,26 @@ impl Sink {
     }
 
     /// Waits for every job, then makes everything durable. Returns what
-    /// the source produced since the previous flush.
+    /// the source produced since the previous flush. A failed job does not
+    /// cut the wait short: no job is left running (holding the pipeline,
+    /// and with it the lake's lock) after this returns.
     pub async fn flush(&mut self) -> Result<PayloadCounts, CollectError> {
+        let mut first_error = None;
         while let Some(finished) = self.running.next().await {
-            let (worker, result) = finished.map_err(|_| CollectError::WorkerPanicked)?;
-            self.idle.push(worker);
-            result?;
+            match finished {
+                Ok((worker, result)) => {
+                    self.idle.push(worker);
+                    if let Err(error) = result {
+                        first_error.get_or_insert(CollectError::from(error));
+                    }
+                }
+                Err(_) => {
+                    first_error.get_or_insert(CollectError::WorkerPanicked);
+                }
+            }
+        }
+        if let Some(error) = first_error {
+            return Err(error);
         }
         let workers = std::mem::take(&mut self.idle);
         let workers = tokio::task::spawn_blocking(move || {
