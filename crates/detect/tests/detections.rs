@@ -37,6 +37,14 @@ struct Expect {
     evidence: Vec<String>,
 }
 
+/// What a detection's positive events must raise (`<id>.expect.toml`).
+fn expect_of(detection: &Detection) -> Expect {
+    let path = queries_dir().join(detection.path.replace(".sql", ".expect.toml"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|_| panic!("{} has no .expect.toml", detection.id));
+    toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 fn lake_of(events: &str, dir: &Path) -> PathBuf {
     let file = dir.join("events.jsonl");
     std::fs::write(&file, events).unwrap();
@@ -92,12 +100,7 @@ async fn each_detection_fires_on_its_positive_events_and_not_on_its_negative_one
             .negative_events
             .as_deref()
             .unwrap_or_else(|| panic!("{} has no .negative.jsonl", detection.id));
-        let expect_path = queries_dir().join(detection.path.replace(".sql", ".expect.toml"));
-        let expect: Expect = toml::from_str(
-            &std::fs::read_to_string(&expect_path)
-                .unwrap_or_else(|_| panic!("{} has no .expect.toml", detection.id)),
-        )
-        .unwrap();
+        let expect = expect_of(detection);
 
         let found = findings_for(detection, positive).await;
         assert_eq!(found.len(), expect.findings, "{}: {found:#?}", detection.id);
@@ -180,13 +183,7 @@ async fn windowed_detections_see_a_burst_that_straddles_a_bin_edge() {
             continue;
         };
         let positive = detection.positive_events.as_deref().unwrap();
-        let expect: Expect = toml::from_str(
-            &std::fs::read_to_string(
-                queries_dir().join(detection.path.replace(".sql", ".expect.toml")),
-            )
-            .unwrap(),
-        )
-        .unwrap();
+        let expect = expect_of(detection);
         let found = findings_for(detection, positive).await;
         let first = found
             .iter()
