@@ -220,13 +220,21 @@ impl LakeSession {
         catalog: &catalog::Catalog,
     ) -> Result<Self, DetectError> {
         let lake = Lake::open(lake_dir)?;
-        let config = SessionConfig::new()
+        let mut config = SessionConfig::new()
             .with_information_schema(true)
             .with_target_partitions(
                 std::thread::available_parallelism()
                     .map(|n| n.get())
                     .unwrap_or(2),
             );
+        if options.effective_spans().is_some() {
+            // A session cut to a few hours reads whole day files whose rows
+            // are not in time order: filtering while decoding (the time
+            // column first) skips decoding the other columns of the rest.
+            let parquet = &mut config.options_mut().execution.parquet;
+            parquet.pushdown_filters = true;
+            parquet.reorder_filters = true;
+        }
         let mut ctx = SessionContext::new_with_config(config);
         datafusion_functions_json::register_all(&mut ctx)?;
         geoip::register(
