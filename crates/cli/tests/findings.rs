@@ -20,6 +20,21 @@ fn sample() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample-data")
 }
 
+/// How many rows the audit trail has, read back with `sql` (CSV text).
+fn audit_rows(cwd: &Path) -> String {
+    stdout(&poolsight(
+        &[
+            "sql",
+            "--lake",
+            "lake",
+            "SELECT count(*) AS n FROM finding_audit",
+            "--format",
+            "csv",
+        ],
+        cwd,
+    ))
+}
+
 fn stdout(output: &Output) -> String {
     assert!(
         output.status.success(),
@@ -123,18 +138,7 @@ fn people_ack_resolve_and_suppress_findings_and_the_lake_keeps_who_when_why() {
         (Some("bob"), Some("acknowledged"), Some("resolved"))
     );
     // The trail is a table any engine reads.
-    let csv = stdout(&poolsight(
-        &[
-            "sql",
-            "--lake",
-            "lake",
-            "SELECT count(*) AS n FROM finding_audit",
-            "--format",
-            "csv",
-        ],
-        cwd,
-    ));
-    assert_eq!(csv, "n\n2\n");
+    assert_eq!(audit_rows(cwd), "n\n2\n");
 
     // No reason, an unknown id, an ambiguous one: clear errors, nothing changed.
     let output = poolsight(
@@ -210,18 +214,7 @@ expires = "2999-01-01"
     );
     // Running again adds no audit rows: they are suppressed already.
     stdout(&poolsight(&["detect", "--lake", "lake", "--full"], cwd));
-    let csv = stdout(&poolsight(
-        &[
-            "sql",
-            "--lake",
-            "lake",
-            "SELECT count(*) AS n FROM finding_audit",
-            "--format",
-            "csv",
-        ],
-        cwd,
-    ));
-    assert_eq!(csv, "n\n6\n");
+    assert_eq!(audit_rows(cwd), "n\n6\n");
     // A rule without a reason is a config error.
     fs::write(
         cwd.join("poolsight.toml"),
