@@ -101,6 +101,10 @@ impl<'a> Fields<'_, 'a> {
     }
 }
 
+/// Access log fields that hold the request's query string (no `$context`
+/// variable does; formats that log one name it one of these).
+const QUERY_STRING_FIELDS: &[&str] = &["queryString", "querystring", "rawQueryString"];
+
 /// Normalizes one access log line (see [`looks_like_access_log`]).
 pub fn normalize_access_log<'a>(
     text: &'a str,
@@ -196,7 +200,7 @@ pub fn normalize_access_log<'a>(
     if identity_id.is_some() || pool_id.is_some() {
         event.attribution_source = Some(Cow::Borrowed(sources::APIGATEWAY_ACCESS_LOG));
     }
-    event.identity_id = identity_id;
+    event.identity_id = identity_id.map(|id| Cow::Owned(id.to_ascii_lowercase()));
     event.identity_pool_id = pool_id;
     event.auth_type = auth_type.and_then(|t| match t.to_ascii_lowercase().as_str() {
         "authenticated" => Some(Cow::Borrowed(AUTHENTICATED)),
@@ -213,14 +217,25 @@ pub fn normalize_access_log<'a>(
             .and_then(|id| id.split_once(':'))
             .map(|(region, _)| Cow::Owned(region.to_string()));
     }
-    event.target_identity_ids = event
-        .http_path
-        .as_deref()
-        .map(identity_ids_in)
-        .unwrap_or_default()
+    // Ids in the path, and in a query string when the log format carries
+    // one (`/notes?owner=<id>`: the path says nothing about whose notes).
+    // The query string stays in `extra` as logged.
+    let query_string = QUERY_STRING_FIELDS
+        .iter()
+        .find_map(|name| object.get(name))
+        .and_then(|raw| json::text(raw).ok().flatten());
+    let mut target_ids: Vec<String> = Vec::new();
+    for text in [event.http_path.as_deref(), query_string.as_deref()]
         .into_iter()
-        .map(Cow::Owned)
-        .collect();
+        .flatten()
+    {
+        for id in identity_ids_in(text) {
+            if !target_ids.contains(&id) {
+                target_ids.push(id);
+            }
+        }
+    }
+    event.target_identity_ids = target_ids.into_iter().map(Cow::Owned).collect();
 
     event.source_ip = event
         .source_address

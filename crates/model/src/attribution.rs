@@ -101,7 +101,24 @@ pub fn attribute(parts: &RecordParts<'_>) -> Attribution {
         (Some(COGNITO_IDENTITY_SOURCE), Some(name)) => {
             from_cognito_identity_call(name, parts, &mut attribution)
         }
+        (Some("sts.amazonaws.com"), Some("AssumeRole")) => {
+            // Role chaining: the key the call issued, so that what the chained
+            // session does can be traced back to the caller (the
+            // `issued_keys` view follows it when the caller held pool
+            // credentials). The caller's own identity and role stay.
+            if let Some(credentials) = parts
+                .response_elements
+                .and_then(|r| field(r, &["credentials", "Credentials"]))
+            {
+                read_issued_credentials(credentials, &mut attribution);
+            }
+        }
         _ => {}
+    }
+    if let Some(id) = &mut attribution.identity_id {
+        // Identity ids are `<region>:<uuid>`, issued in lower case; an
+        // upper-case spelling names the same identity.
+        id.make_ascii_lowercase();
     }
     attribution
 }
@@ -277,8 +294,10 @@ fn from_cognito_identity_call(name: &str, parts: &RecordParts<'_>, attribution: 
         // Pool administration: the pool is the subject, no identity acts.
         return;
     }
-    attribution.identity_id = get(request, &["identityId", "IdentityId"])
-        .or_else(|| get(response, &["identityId", "IdentityId"]));
+    // The response names the identity Cognito acted for; a request may
+    // spell it differently (case) or name one that the response corrects.
+    attribution.identity_id = get(response, &["identityId", "IdentityId"])
+        .or_else(|| get(request, &["identityId", "IdentityId"]));
     let logins = request.and_then(|r| field(r, &["logins", "Logins"]));
     let login_names: Vec<String> = logins
         .and_then(Value::as_object)

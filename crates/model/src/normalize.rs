@@ -362,7 +362,11 @@ fn normalize_object<'a>(
         event.identity_provider = attribution.identity_provider.map(Cow::Owned);
     }
 
-    let touched = touched(event.event_source.as_deref(), request.as_ref());
+    let touched = touched(
+        event.event_source.as_deref(),
+        request.as_ref(),
+        &event.resource_arns,
+    );
     event.s3_bucket = touched.s3_bucket.map(Cow::Owned);
     event.s3_key = touched.s3_key.map(Cow::Owned);
     event.s3_prefix = touched.s3_prefix.map(Cow::Owned);

@@ -1,6 +1,9 @@
 //! What a call touched: S3 bucket/key/prefix, DynamoDB table/item key/key
 //! values, Lambda function, and the Cognito identity ids that appear in
-//! those keys (whose data the call reaches for).
+//! those keys (whose data the call reaches for): also in an S3 copy source
+//! (`x-amz-copy-source` of CopyObject/UploadPartCopy, the object read), the
+//! object ARNs of a record's `resources` (DeleteObjects lists every deleted
+//! object there), PartiQL `?` parameters and literals.
 
 use std::sync::LazyLock;
 
@@ -23,10 +26,27 @@ pub struct Touched {
     pub target_identity_ids: Vec<String>,
 }
 
-/// Reads the resource facts from `requestParameters`.
-pub fn touched(event_source: Option<&str>, request: Option<&Value>) -> Touched {
+/// Reads the resource facts from `requestParameters` and the ARNs of the
+/// record's `resources`.
+pub fn touched<A: AsRef<str>>(
+    event_source: Option<&str>,
+    request: Option<&Value>,
+    resource_arns: &[A],
+) -> Touched {
     let mut touched = Touched::default();
+    let mut also_named: Vec<String> = Vec::new();
+    if event_source.is_some_and(|source| source.starts_with("s3")) {
+        // `arn:aws:s3:::bucket/key` (DeleteObjects: one per deleted object).
+        also_named.extend(
+            resource_arns
+                .iter()
+                .map(AsRef::as_ref)
+                .filter(|arn| arn.starts_with("arn:") && arn.contains(":s3:"))
+                .map(str::to_string),
+        );
+    }
     let Some(request) = request else {
+        touched.target_identity_ids = identity_ids_of(also_named.iter());
         return touched;
     };
     let get = |keys: &[&str]| {
@@ -39,6 +59,9 @@ pub fn touched(event_source: Option<&str>, request: Option<&Value>) -> Touched {
             touched.s3_bucket = get(&["bucketName", "BucketName", "bucket"]);
             touched.s3_key = get(&["key", "Key"]);
             touched.s3_prefix = get(&["prefix", "Prefix"]);
+            // CopyObject / UploadPartCopy read `x-amz-copy-source`
+            // (`bucket/key`, URL-encoded, maybe with `?versionId=`).
+            also_named.extend(get(&["x-amz-copy-source", "copySource", "CopySource"]));
         }
         Some("dynamodb.amazonaws.com") => read_dynamodb(request, &mut touched),
         Some("lambda.amazonaws.com") => {
@@ -46,24 +69,31 @@ pub fn touched(event_source: Option<&str>, request: Option<&Value>) -> Touched {
         }
         _ => {}
     }
+    touched.target_identity_ids = identity_ids_of(
+        [
+            &touched.s3_key,
+            &touched.s3_prefix,
+            &touched.dynamodb_statement,
+        ]
+        .into_iter()
+        .flatten()
+        .chain(touched.dynamodb_key_values.iter())
+        .chain(also_named.iter()),
+    );
+    touched
+}
+
+/// The distinct identity ids inside some texts, in order of appearance.
+fn identity_ids_of<'t>(texts: impl Iterator<Item = &'t String>) -> Vec<String> {
     let mut ids = Vec::new();
-    for text in [
-        &touched.s3_key,
-        &touched.s3_prefix,
-        &touched.dynamodb_statement,
-    ]
-    .into_iter()
-    .flatten()
-    .chain(touched.dynamodb_key_values.iter())
-    {
+    for text in texts {
         for id in identity_ids_in(text) {
             if !ids.contains(&id) {
                 ids.push(id);
             }
         }
     }
-    touched.target_identity_ids = ids;
-    touched
+    ids
 }
 
 fn read_dynamodb(request: &Value, touched: &mut Touched) {
@@ -94,6 +124,13 @@ fn read_dynamodb(request: &Value, touched: &mut Touched) {
             .dynamodb_key_values
             .extend(partiql_literals(statement));
     }
+    // PartiQL `?` placeholders: their values come in `parameters` (typed).
+    if let Some(parameters) = field(request, &["parameters", "Parameters"]) {
+        collect_scalars(
+            &unwrap_attribute_values(parameters),
+            &mut touched.dynamodb_key_values,
+        );
+    }
     // Transactions and batches: requestItems is an array of {tableName, key}
     // or {statement}, or (BatchGetItem/BatchWriteItem) a map table -> items.
     if let Some(items) = field(
@@ -116,6 +153,12 @@ fn read_dynamodb(request: &Value, touched: &mut Touched) {
                     if let Some(key) = field(entry, &["key", "Key"]) {
                         collect_scalars(
                             &unwrap_attribute_values(key),
+                            &mut touched.dynamodb_key_values,
+                        );
+                    }
+                    if let Some(parameters) = field(entry, &["parameters", "Parameters"]) {
+                        collect_scalars(
+                            &unwrap_attribute_values(parameters),
                             &mut touched.dynamodb_key_values,
                         );
                     }
@@ -219,16 +262,19 @@ fn partiql_table(statement: &str) -> Option<String> {
     PARTIQL_TABLE.captures(statement).map(|c| c[1].to_string())
 }
 
+// No word boundaries: an id inside a longer token (`user_us-east-1:<uuid>`,
+// `<uuid>_avatar.jpg`) is still that identity's.
 static IDENTITY_ID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)\b[a-z]{2}(?:-gov)?-[a-z]+-\d(?::|%3a)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b",
+        r"(?i)[a-z]{2}(?:-gov)?-[a-z]+-\d(?::|%3a|%253a)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
     )
     .expect("valid regex")
 });
 
-/// Cognito identity ids (`<region>:<uuid>`, also URL-encoded as
-/// `<region>%3A<uuid>`) inside a text, normalized to `<region>:<uuid>` in
-/// lower case.
+/// Cognito identity ids (`<region>:<uuid>`, also URL-encoded once or twice
+/// as `<region>%3A<uuid>`, `<region>%253A<uuid>`) inside a text, normalized
+/// to `<region>:<uuid>` in lower case (Cognito issues them in lower case; an
+/// upper-case spelling names the same identity).
 pub fn identity_ids_in(text: &str) -> Vec<String> {
     if text.len() < 40 {
         return Vec::new();
@@ -238,13 +284,8 @@ pub fn identity_ids_in(text: &str) -> Vec<String> {
     // (capture groups would cost a slower engine on every key).
     for found in IDENTITY_ID.find_iter(text) {
         let matched = found.as_str();
-        let (region, uuid) = match matched.find(':') {
-            Some(colon) => (&matched[..colon], &matched[colon + 1..]),
-            None => (
-                &matched[..matched.len() - 39],
-                &matched[matched.len() - 36..],
-            ),
-        };
+        let region_end = matched.find([':', '%']).unwrap_or(0);
+        let (region, uuid) = (&matched[..region_end], &matched[matched.len() - 36..]);
         let id = format!(
             "{}:{}",
             region.to_ascii_lowercase(),
@@ -280,7 +321,7 @@ mod tests {
     #[test]
     fn s3_object_and_list_calls() {
         let request = json!({"bucketName": "photos", "Key": format!("private/{ID}/a.jpg")});
-        let touched = touched(Some("s3.amazonaws.com"), Some(&request));
+        let touched = touched_of("s3.amazonaws.com", &request);
         assert_eq!(touched.s3_bucket.as_deref(), Some("photos"));
         assert_eq!(touched.target_identity_ids, vec![ID]);
         let request =
@@ -294,7 +335,7 @@ mod tests {
     }
 
     fn touched_of(source: &str, request: &Value) -> Touched {
-        touched(Some(source), Some(request))
+        touched::<&str>(Some(source), Some(request), &[])
     }
 
     #[test]
@@ -320,5 +361,81 @@ mod tests {
         );
         assert_eq!(partiql.dynamodb_table.as_deref(), Some("Notes"));
         assert_eq!(partiql.target_identity_ids, vec![ID]);
+    }
+
+    const OTHER: &str = "us-east-1:aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+
+    #[test]
+    fn identity_ids_inside_longer_tokens_and_twice_encoded() {
+        assert_eq!(
+            identity_ids_in(&format!("avatars/user_{ID}/a.png")),
+            vec![ID]
+        );
+        assert_eq!(
+            identity_ids_in(&format!("avatars/{ID}_avatar.jpg")),
+            vec![ID]
+        );
+        assert_eq!(
+            identity_ids_in("private/us-east-1%253A0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/x"),
+            vec![ID]
+        );
+        assert_eq!(
+            identity_ids_in(&format!("{}/{OTHER}", ID.to_uppercase())),
+            vec![ID, OTHER]
+        );
+    }
+
+    #[test]
+    fn s3_copy_source_and_deleted_object_arns_name_their_owners() {
+        let copy = touched_of(
+            "s3.amazonaws.com",
+            &json!({"bucketName": "photos", "key": format!("private/{ID}/stolen.jpg"),
+                    "x-amz-copy-source": format!("photos/private/{}/a.jpg?versionId=1", OTHER.replace(':', "%3A"))}),
+        );
+        assert_eq!(
+            copy.s3_key.as_deref(),
+            Some(&*format!("private/{ID}/stolen.jpg"))
+        );
+        assert_eq!(copy.target_identity_ids, vec![ID, OTHER]);
+        let arns = [
+            "arn:aws:s3:::photos".to_string(),
+            format!("arn:aws:s3:::photos/private/{OTHER}/a.jpg"),
+        ];
+        let delete = touched(
+            Some("s3.amazonaws.com"),
+            Some(&json!({"bucketName": "photos", "delete": ""})),
+            &arns,
+        );
+        assert_eq!(delete.target_identity_ids, vec![OTHER]);
+        let without_request = touched(Some("s3.amazonaws.com"), None, &arns);
+        assert_eq!(without_request.target_identity_ids, vec![OTHER]);
+        // Resource ARNs of other services are not S3 keys.
+        let lambda = touched(
+            Some("lambda.amazonaws.com"),
+            Some(&json!({"functionName": "f"})),
+            &arns,
+        );
+        assert!(lambda.target_identity_ids.is_empty());
+    }
+
+    #[test]
+    fn partiql_parameters_and_insert_values() {
+        let parameters = touched_of(
+            "dynamodb.amazonaws.com",
+            &json!({"statement": "SELECT * FROM Notes WHERE userId = ?", "parameters": [{"S": OTHER}]}),
+        );
+        assert_eq!(parameters.dynamodb_table.as_deref(), Some("Notes"));
+        assert_eq!(parameters.target_identity_ids, vec![OTHER]);
+        let insert = touched_of(
+            "dynamodb.amazonaws.com",
+            &json!({"statement": format!("INSERT INTO \"Notes\" VALUE {{'userId': '{OTHER}', 'n': 'x'}}")}),
+        );
+        assert_eq!(insert.dynamodb_table.as_deref(), Some("Notes"));
+        assert_eq!(insert.target_identity_ids, vec![OTHER]);
+        let batch = touched_of(
+            "dynamodb.amazonaws.com",
+            &json!({"requestItems": [{"statement": "DELETE FROM Notes WHERE userId = ?", "parameters": [{"S": OTHER}]}]}),
+        );
+        assert_eq!(batch.target_identity_ids, vec![OTHER]);
     }
 }

@@ -108,3 +108,24 @@ fn other_json_is_still_an_unknown_shape() {
         Err(Rejection::UnknownShape(_))
     ));
 }
+
+#[test]
+fn identity_ids_are_lower_case_and_a_query_string_names_its_target() {
+    let line = r#"{"requestId":"r-q","httpMethod":"GET","resourcePath":"/notes","status":200,"requestTimeEpoch":1795773600000,"queryString":"owner=us-east-1%3ABBBBBBBB-0000-4000-8000-000000000002&limit=50","cognitoIdentityId":"US-EAST-1:AAAAAAAA-0000-4000-8000-000000000001","cognitoAuthenticationType":"unauthenticated"}"#;
+    let event = normalize_at(line, None).expect("an access log line");
+    assert_eq!(
+        event.identity_id.as_deref(),
+        Some("us-east-1:aaaaaaaa-0000-4000-8000-000000000001")
+    );
+    let targets: Vec<&str> = event
+        .target_identity_ids
+        .iter()
+        .map(|t| t.as_ref())
+        .collect();
+    assert_eq!(
+        targets,
+        vec!["us-east-1:bbbbbbbb-0000-4000-8000-000000000002"]
+    );
+    let extra = event.extra.as_deref().expect("unmapped fields are kept");
+    assert!(extra.contains("queryString"), "{extra}");
+}

@@ -198,3 +198,23 @@ fn rejections_name_the_problem() {
         Rejection::UnknownShape(keys) if keys.contains("foo")
     ));
 }
+
+#[test]
+fn assume_role_with_pool_credentials_keeps_the_caller_and_records_the_chained_key() {
+    let event = event_with_id(FILE, "fx-assume-role-chained");
+    assert_eq!(s(&event.identity_id), Some(A), "the caller's identity");
+    assert_eq!(s(&event.identity_pool_id), Some(POOL));
+    assert_eq!(
+        s(&event.role_arn),
+        Some("arn:aws:iam::111122223333:role/Cognito_AppAuth_Role"),
+        "the caller's role, not the one assumed"
+    );
+    assert_eq!(s(&event.issued_access_key_id), Some("ASIAFIXTURECHAIN0001"));
+}
+
+#[test]
+fn identity_ids_come_from_the_response_in_lower_case() {
+    let event = event_with_id(FILE, "fx-gcfi-upper-case");
+    assert_eq!(s(&event.identity_id), Some(G));
+    assert_eq!(s(&event.auth_type), Some("unauthenticated"));
+}

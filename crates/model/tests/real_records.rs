@@ -143,9 +143,10 @@ fn unknown_principal_with_logins_is_authenticated_not_guest() {
             list(&event.login_providers),
             vec!["cognito-idp.us-east-1.amazonaws.com/us-east-1_aaaaaaaaa"]
         );
+        // Identity ids are kept in lower case (AWS's example spells it mixed).
         assert_eq!(
             s(&event.identity_id),
-            Some("us-east-1:1cf667a2-49a6-454b-9e45-23199EXAMPLE")
+            Some("us-east-1:1cf667a2-49a6-454b-9e45-23199example")
         );
         assert_eq!(s(&event.attribution_source), Some("cognito_identity_call"));
     }
