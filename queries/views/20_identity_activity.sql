@@ -4,7 +4,14 @@ description = """
 Every call made with identity-pool credentials (not the calls that obtain them), attributed
 to its identity: from the record itself (`webIdFederationData`, an API Gateway access log
 line) or, when the record carries only an access key, through the issuance of that key
-(`issued_keys`, up to 12 hours earlier; `attribution_source = 'issued_access_key'`).
+(`issued_keys`, up to 12 hours earlier; `attribution_source = 'issued_access_key'`). Calls
+made with pool credentials on Cognito Identity itself (`ListIdentities`, `DeleteIdentities`,
+`SetIdentityPoolRoles`, …) and `sts:AssumeRole` are activity too; the issuance calls that
+Cognito and STS attribute to the identity they are **for** (`GetId`, `GetCredentialsForIdentity`,
+`GetOpenIdToken`, `AssumeRoleWithWebIdentity`) are not. A key chained from pool credentials
+by `sts:AssumeRole` is the identity's too: `chain_depth` (0 = the pool's own role, 1 = one
+AssumeRole away, 2 = two) and `via_role_arn` (the pool role the chain started from).
+`whole_table` marks a DynamoDB `Scan` or a PartiQL `SELECT` without `WHERE`.
 """
 ---*/
 -- Two kinds of rows: those the record attributes itself, and those attributed through the
@@ -17,9 +24,13 @@ WITH attributed AS (
            e.identity_pool_id AS attributed_identity_pool_id,
            e.auth_type AS attributed_auth_type,
            e.login_provider AS attributed_login_provider,
-           e.attribution_source AS attributed_source
+           e.attribution_source AS attributed_source,
+           CAST(0 AS INT) AS chain_depth,
+           CAST(NULL AS VARCHAR) AS via_role_arn
     FROM events e
     WHERE e.identity_id IS NOT NULL
+      -- Issuance calls name the identity they are for, not a caller.
+      AND coalesce(e.attribution_source, '') NOT IN ('cognito_identity_call', 'sts_web_identity')
     UNION ALL
     SELECT e.*,
            coalesce(e.role_arn, i.role_arn) AS attributed_role_arn,
@@ -27,13 +38,17 @@ WITH attributed AS (
            coalesce(e.identity_pool_id, i.identity_pool_id) AS attributed_identity_pool_id,
            coalesce(e.auth_type, i.auth_type) AS attributed_auth_type,
            coalesce(e.login_provider, i.login_provider) AS attributed_login_provider,
-           'issued_access_key' AS attributed_source
+           'issued_access_key' AS attributed_source,
+           i.chain_depth,
+           i.via_role_arn
     FROM issued_keys i
     JOIN events e ON e.access_key_id = i.access_key_id
     WHERE e.identity_id IS NULL
 )
 SELECT
-    a.event_id,
+    -- `events` already falls back to the key; DataFusion 55 loses that computed column
+    -- through this UNION ALL, so it is said again here.
+    coalesce(a.event_id, a.event_key) AS event_id,
     a.event_time,
     a.event_date,
     a.event_source,
@@ -52,6 +67,8 @@ SELECT
     a.attributed_auth_type AS auth_type,
     a.attributed_login_provider AS login_provider,
     a.attributed_source AS attribution_source,
+    a.chain_depth,
+    a.via_role_arn,
     a.s3_bucket,
     a.s3_key,
     a.s3_prefix,
@@ -59,6 +76,11 @@ SELECT
     a.dynamodb_item_key,
     a.dynamodb_key_values,
     a.dynamodb_statement,
+    (a.event_source = 'dynamodb.amazonaws.com'
+     AND (a.event_name = 'Scan'
+          OR (a.event_name IN ('ExecuteStatement', 'BatchExecuteStatement')
+              AND upper(trim(a.dynamodb_statement)) LIKE 'SELECT%'
+              AND NOT upper(a.dynamodb_statement) LIKE '% WHERE %'))) AS whole_table,
     a.lambda_function,
     a.target_identity_ids,
     a.http_method,
@@ -69,5 +91,3 @@ SELECT
     a.request_parameters,
     a.ingested_at
 FROM attributed a
-WHERE NOT (a.event_source = 'cognito-identity.amazonaws.com')
-  AND NOT (a.event_source = 'sts.amazonaws.com' AND a.event_name = 'AssumeRoleWithWebIdentity')

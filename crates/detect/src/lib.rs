@@ -294,14 +294,18 @@ impl LakeSession {
         }
         match &spans {
             None => {
-                ctx.sql("CREATE VIEW events AS SELECT * FROM lake_events")
+                ctx.sql(&format!("CREATE VIEW events AS {}", events_select()))
                     .await?;
-                ctx.sql("CREATE VIEW issuance_events AS SELECT * FROM lake_events")
-                    .await?;
+                ctx.sql(&format!(
+                    "CREATE VIEW issuance_events AS {}",
+                    events_select()
+                ))
+                .await?;
             }
             Some(spans) => {
                 ctx.sql(&format!(
-                    "CREATE VIEW events AS SELECT * FROM lake_events WHERE {}",
+                    "CREATE VIEW events AS {} WHERE {}",
+                    events_select(),
                     span_filter(spans)
                 ))
                 .await?;
@@ -314,7 +318,8 @@ impl LakeSession {
                         .collect(),
                 );
                 ctx.sql(&format!(
-                    "CREATE VIEW issuance_events AS SELECT * FROM lake_events WHERE {}",
+                    "CREATE VIEW issuance_events AS {} WHERE {}",
+                    events_select(),
                     span_filter(&reaching_back)
                 ))
                 .await?;
@@ -377,6 +382,24 @@ impl LakeSession {
         let frame = self.ctx.sql(sql).await?;
         Ok(frame.collect().await?)
     }
+}
+
+/// What `events` and `issuance_events` select from `lake_events`: every
+/// column in order, with `event_id` falling back to `event_key` (the content
+/// hash of a record without an `eventID`), so that every row can be named as
+/// evidence. (Spelled out: DataFusion 55 loses a `SELECT * REPLACE` when a
+/// view over this one expands `e.*` inside a `UNION ALL`.)
+fn events_select() -> String {
+    let mut columns: Vec<String> = poolsight_model::event_schema()
+        .fields()
+        .iter()
+        .map(|field| match field.name().as_str() {
+            "event_id" => "coalesce(event_id, event_key) AS event_id".to_string(),
+            name => format!("\"{name}\""),
+        })
+        .collect();
+    columns.push(format!("\"{}\"", poolsight_model::PARTITION_COLUMN));
+    format!("SELECT {} FROM lake_events", columns.join(", "))
 }
 
 /// The listing URL of a local folder or file, built from the path itself:

@@ -276,6 +276,14 @@ fn split_pool_and_identity(text: &str) -> (Option<String>, Option<String>) {
 
 /// Source 3: the Cognito Identity calls themselves.
 fn from_cognito_identity_call(name: &str, parts: &RecordParts<'_>, attribution: &mut Attribution) {
+    if attribution.source == Some(source::WEB_IDENTITY_FEDERATION) {
+        // Pool credentials calling Cognito Identity itself (`ListIdentities`,
+        // `DeleteIdentities`, `SetIdentityPoolRoles`, … allowed by an old
+        // `cognito-identity:*` role): the caller is the identity acting; the
+        // pool and identities it names stay in the request (and in
+        // `target_identity_ids`).
+        return;
+    }
     let request = parts.request_parameters;
     let response = parts.response_elements;
     let get = |value: Option<&Value>, keys: &[&str]| {

@@ -67,6 +67,22 @@ pub fn touched<A: AsRef<str>>(
         Some("lambda.amazonaws.com") => {
             touched.lambda_function = get(&["functionName", "FunctionName"]);
         }
+        Some("cognito-identity.amazonaws.com") => {
+            // The identities a call acts on: `identityId`, the lists of
+            // `DeleteIdentities` and `MergeDeveloperIdentities`' ids.
+            for name in [
+                "identityId",
+                "IdentityId",
+                "identityIdsToDelete",
+                "IdentityIdsToDelete",
+            ] {
+                if let Some(value) = field(request, &[name]) {
+                    let mut texts = Vec::new();
+                    collect_scalars(value, &mut texts);
+                    also_named.extend(texts);
+                }
+            }
+        }
         _ => {}
     }
     touched.target_identity_ids = identity_ids_of(
@@ -437,5 +453,19 @@ mod tests {
             &json!({"requestItems": [{"statement": "DELETE FROM Notes WHERE userId = ?", "parameters": [{"S": OTHER}]}]}),
         );
         assert_eq!(batch.target_identity_ids, vec![OTHER]);
+    }
+
+    #[test]
+    fn cognito_identity_calls_name_the_identities_they_act_on() {
+        let delete = touched_of(
+            "cognito-identity.amazonaws.com",
+            &json!({"identityIdsToDelete": [ID, OTHER]}),
+        );
+        assert_eq!(delete.target_identity_ids, vec![ID, OTHER]);
+        let describe = touched_of(
+            "cognito-identity.amazonaws.com",
+            &json!({"identityId": OTHER.to_uppercase()}),
+        );
+        assert_eq!(describe.target_identity_ids, vec![OTHER]);
     }
 }

@@ -218,3 +218,16 @@ fn identity_ids_come_from_the_response_in_lower_case() {
     assert_eq!(s(&event.identity_id), Some(G));
     assert_eq!(s(&event.auth_type), Some("unauthenticated"));
 }
+
+#[test]
+fn pool_credentials_calling_cognito_identity_stay_the_callers_activity() {
+    let event = event_with_id(FILE, "fx-pool-delete-identities");
+    assert_eq!(s(&event.identity_id), Some(G), "the guest who called");
+    assert_eq!(s(&event.identity_pool_id), Some(POOL));
+    assert_eq!(s(&event.auth_type), Some("unauthenticated"));
+    assert_eq!(
+        s(&event.attribution_source),
+        Some("web_identity_federation")
+    );
+    assert_eq!(list(&event.target_identity_ids), vec![A, V]);
+}
