@@ -6,16 +6,21 @@ description = """
 Per identity, everything it was seen with, each with first and last seen and calls: `pool`,
 `auth_type`, `login_provider`, `role`, `user_agent`, `address`, `network` (the /24 of an IPv4
 address, the /48 of an IPv6 one), `asn` and `country` (with `[geoip]` databases). The calls
-that obtained credentials count too. "First time from this country" reads this.
+that obtained credentials count too. "First time from this country" reads this. And
+`linked_identity`: another identity merged into this one (a guest who signed in with a login
+already linked elsewhere: Cognito answers the guest's `GetCredentialsForIdentity` with the
+surviving identity's id), so reading the other's data is not an attack.
 """
 ---*/
 WITH seen AS (
-    SELECT identity_id, event_time, identity_pool_id, auth_type, login_provider, role_arn, user_agent, source_ip
+    SELECT identity_id, event_time, identity_pool_id, auth_type, login_provider, role_arn, user_agent, source_ip,
+           CAST(NULL AS VARCHAR) AS linked_identity_id
     FROM identity_activity
     WHERE ingested_at > {{arrived_after}}
     UNION ALL
     SELECT identity_id, issued_at AS event_time, identity_pool_id, auth_type, login_provider, role_arn,
-           issuing_user_agent AS user_agent, issuing_ip AS source_ip
+           issuing_user_agent AS user_agent, issuing_ip AS source_ip,
+           CASE WHEN requested_identity_id <> identity_id THEN requested_identity_id END AS linked_identity_id
     FROM credentials
     WHERE ingested_at > {{arrived_after}} AND identity_id IS NOT NULL
 ),
@@ -29,18 +34,14 @@ attributes AS (
                WHEN 'role' THEN s.role_arn
                WHEN 'user_agent' THEN s.user_agent
                WHEN 'address' THEN s.source_ip
-               WHEN 'network' THEN
-                   CASE WHEN strpos(s.source_ip, ':') > 0
-                        THEN concat(split_part(s.source_ip, ':', 1), ':', split_part(s.source_ip, ':', 2), ':',
-                                    split_part(s.source_ip, ':', 3), '::/48')
-                        ELSE concat(split_part(s.source_ip, '.', 1), '.', split_part(s.source_ip, '.', 2), '.',
-                                    split_part(s.source_ip, '.', 3), '.0/24') END
+               WHEN 'network' THEN ip_network(s.source_ip, 24, 48)
                WHEN 'asn' THEN CAST(ip_asn(s.source_ip) AS VARCHAR)
                WHEN 'country' THEN ip_country(s.source_ip)
+               WHEN 'linked_identity' THEN s.linked_identity_id
            END AS value
     FROM seen s
     CROSS JOIN (VALUES ('pool'), ('auth_type'), ('login_provider'), ('role'), ('user_agent'),
-                       ('address'), ('network'), ('asn'), ('country')) AS a(attribute)
+                       ('address'), ('network'), ('asn'), ('country'), ('linked_identity')) AS a(attribute)
 )
 SELECT identity_id, attribute, value,
        min(event_time) AS first_seen,

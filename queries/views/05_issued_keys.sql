@@ -1,5 +1,6 @@
 /*---
 name = "issued_keys"
+cached = true
 description = """
 Every access key issued to a Cognito identity, with the identity, pool, auth type, login
 provider and role it stands for, and where and when it was issued, read from `issuance_events`
@@ -10,7 +11,8 @@ judged hour still attributes its calls. Three kinds of issuance:
 `logins` = signed in, without = guest); and **role chaining**, `sts:AssumeRole` called with
 pool credentials (`chain_depth` 1) or with a key chained from them (depth 2): the new key
 still stands for the identity at its origin, `role_arn` is the role assumed and
-`via_role_arn` the pool role the chain started from.
+`via_role_arn` the pool role the chain started from. Computed once per session (`cached`):
+every detection joins it.
 """
 ---*/
 WITH cognito_issued AS (

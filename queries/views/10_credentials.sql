@@ -6,7 +6,8 @@ and `AssumeRoleWithWebIdentity` through `cognito-identity.amazonaws.com` (basic/
 or a token from another pool). One row per successful issuance with the issued access key,
 identity, pool, auth type, login provider, role, issuing IP and user agent, issue and expiry
 time. A basic-flow issuance takes its auth type and provider from the `GetOpenIdToken` before
-it (as `issued_keys` does). Failed attempts stay in `events` (error_code set).
+it (as `issued_keys` does). `requested_identity_id` is the identity the request named (a
+merge answers with another). Failed attempts stay in `events` (error_code set).
 """
 ---*/
 WITH issuances AS (
@@ -26,6 +27,8 @@ SELECT
     e.event_name AS issued_by,
     e.issued_access_key_id AS access_key_id,
     e.identity_id,
+    -- The identity the caller asked for; Cognito answers with another when it merged them.
+    lower(json_get_str(e.request_parameters, 'identityId')) AS requested_identity_id,
     coalesce(e.identity_pool_id, e.web_identity_audience) AS identity_pool_id,
     coalesce(e.auth_type, k.auth_type) AS auth_type,
     coalesce(e.login_provider, k.login_provider) AS login_provider,

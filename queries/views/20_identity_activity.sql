@@ -11,7 +11,9 @@ Cognito and STS attribute to the identity they are **for** (`GetId`, `GetCredent
 `GetOpenIdToken`, `AssumeRoleWithWebIdentity`) are not. A key chained from pool credentials
 by `sts:AssumeRole` is the identity's too: `chain_depth` (0 = the pool's own role, 1 = one
 AssumeRole away, 2 = two) and `via_role_arn` (the pool role the chain started from).
-`whole_table` marks a DynamoDB `Scan` or a PartiQL `SELECT` without `WHERE`.
+`whole_table` marks a DynamoDB `Scan` or a PartiQL `SELECT` without `WHERE`; `action` is
+`service:Action`, `is_read` says whether the call only read (HTTP methods compared without
+case), `resource` names what it acted on.
 """
 ---*/
 -- Two kinds of rows: those the record attributes itself, and those attributed through the
@@ -53,6 +55,21 @@ SELECT
     a.event_date,
     a.event_source,
     a.event_name,
+    -- `service:Action` (`apigateway:GET /notes/{id}` for an API Gateway line).
+    concat(split_part(a.event_source, '.', 1), ':', a.event_name) AS action,
+    -- A read: an HTTP GET/HEAD/OPTIONS (any case), else CloudTrail's readOnly, else the
+    -- action's verb.
+    coalesce(CASE WHEN a.http_method IS NOT NULL THEN upper(a.http_method) IN ('GET', 'HEAD', 'OPTIONS') END,
+             a.read_only,
+             a.event_name LIKE 'Get%' OR a.event_name LIKE 'List%' OR a.event_name LIKE 'Describe%'
+             OR a.event_name LIKE 'Head%' OR a.event_name IN ('Query', 'Scan', 'BatchGetItem')) AS is_read,
+    -- What it acted on, in one column: `bucket/key`, a table, a function, an API path, a
+    -- stream, else the first resource ARN of the record.
+    coalesce(CASE WHEN a.s3_bucket IS NOT NULL THEN concat(a.s3_bucket, '/', coalesce(a.s3_key, a.s3_prefix, '')) END,
+             a.dynamodb_table, a.lambda_function, a.http_path,
+             json_get_str(a.request_parameters, 'deliveryStreamName'),
+             json_get_str(a.request_parameters, 'streamName'),
+             a.resource_arns[1]) AS resource,
     a.error_code,
     a.error_message,
     a.read_only,

@@ -61,6 +61,10 @@ pub struct View {
     pub description: String,
     pub sql: String,
     pub path: String,
+    /// Computed once per session, on first use, and kept in memory
+    /// (`cached = true`: a small view that many queries join, such as
+    /// `issued_keys`).
+    pub cached: bool,
 }
 
 /// A detection: metadata, tunables and SQL.
@@ -173,6 +177,8 @@ impl Timing {
 struct ViewHeader {
     name: String,
     description: String,
+    #[serde(default)]
+    cached: bool,
 }
 
 /// How a state table is kept up to date (see [`crate::state`]).
@@ -343,6 +349,7 @@ impl Catalog {
                     description: meta.description,
                     sql: sql.trim().to_string(),
                     path: path.clone(),
+                    cached: meta.cached,
                 });
             } else if path.starts_with("detections/") {
                 let meta: DetectionHeader =

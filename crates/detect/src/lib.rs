@@ -8,6 +8,7 @@
 //! (`datafusion-functions-json`: `json_get_str`, `->>`, …) and the views of
 //! the [`catalog`]. [`detect`] runs the detections into [`findings`].
 
+pub mod cached;
 pub mod catalog;
 pub mod detector;
 pub mod explain;
@@ -15,6 +16,7 @@ pub mod findings;
 pub mod geoip;
 pub mod lifecycle;
 pub mod merge;
+pub mod network;
 pub mod plan;
 pub mod progress;
 pub mod report;
@@ -244,6 +246,7 @@ impl LakeSession {
                 .clone()
                 .unwrap_or_else(|| Arc::new(geoip::GeoIp::default())),
         )?;
+        network::register(&ctx);
         register_is_judged(&ctx, options.judged.clone());
         let spans = options.effective_spans();
         register_parquet_table(
@@ -347,7 +350,14 @@ impl LakeSession {
                     path: view.path.clone(),
                     source,
                 })?;
-            ctx.register_table(view.name.as_str(), frame.into_view())?;
+            if view.cached {
+                ctx.register_table(
+                    view.name.as_str(),
+                    Arc::new(cached::CachedView::new(frame.into_unoptimized_plan())),
+                )?;
+            } else {
+                ctx.register_table(view.name.as_str(), frame.into_view())?;
+            }
         }
         let session = Self { ctx, lake };
         state::register(&session, catalog).await?;

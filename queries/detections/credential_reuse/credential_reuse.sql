@@ -11,15 +11,21 @@ system or another country than the address it was issued to mean the key was cop
 the app (malware, a leaked log, a proxy). With GeoLite2 databases (`[geoip] asn_db`,
 `country_db`) the rule is: a different ASN (medium) or a different country (high); a change of
 address inside one ASN (a phone moving between cells, a carrier NAT) is not a finding.
-Without databases the rule is coarse — a different /16 (IPv4) or /48 (IPv6) network — and the
-finding says so. One finding per access key; every call from the other network is evidence,
-with the issuance.
+Without databases the rule is coarse — a different /16 (IPv4) or /64 (IPv6: one subnet; a
+device's privacy addresses rotate inside it, however the address is written) network — and the
+finding says so. ASNs in `allowed_asns` (a comma-separated list: a corporate VPN, a relay
+service the app's users go through) never count as another network. One finding per access
+key; every call from the other network is evidence, with the issuance. The identity-level
+version of this (tokens stolen and used to get credentials elsewhere) is
+`identity_issuance_travel`.
 """
 references = [
   "https://docs.aws.amazon.com/cognito/latest/developerguide/getting-credentials.html",
   "https://dev.maxmind.com/geoip/geolite2-free-geolocation-data",
   "https://attack.mitre.org/techniques/T1550/001/",
 ]
+[tunables]
+allowed_asns = ""
 ---*/
 WITH issued AS (
     SELECT access_key_id, identity_id, identity_pool_id, issuing_ip, issued_at, issue_event_id
@@ -37,9 +43,7 @@ addresses AS (
                 ELSE concat(' (', concat_ws(', ', CASE WHEN asn IS NOT NULL THEN concat('AS', CAST(asn AS VARCHAR), coalesce(' ' || org, '')) END, country), ')') END AS label
     FROM (
     SELECT ip, ip_asn(ip) AS asn, ip_as_org(ip) AS org, ip_country(ip) AS country,
-           CASE WHEN strpos(ip, ':') > 0
-                THEN concat(split_part(ip, ':', 1), ':', split_part(ip, ':', 2), ':', split_part(ip, ':', 3))
-                ELSE concat(split_part(ip, '.', 1), '.', split_part(ip, '.', 2)) END AS network
+           ip_network(ip, 16, 64) AS network
     FROM (SELECT issuing_ip AS ip FROM issued UNION SELECT source_ip AS ip FROM used)
     )
 ),
@@ -64,7 +68,10 @@ judged AS (
     FROM pairs p CROSS JOIN geoip_status g
 ),
 moved AS (
-    SELECT * FROM judged WHERE other_country OR other_asn OR other_network
+    SELECT * FROM judged
+    WHERE (other_country OR other_asn OR other_network)
+      AND (used_asn IS NULL
+           OR NOT array_has(string_to_array({{allowed_asns}}, ','), CAST(used_asn AS VARCHAR)))
 )
 SELECT identity_id,
        first_value(identity_pool_id) AS identity_pool_id,
@@ -77,8 +84,8 @@ SELECT identity_id,
        concat('Access key ', access_key_id, ' of ', identity_id, ' was issued to ', first_value(issuing_ip),
               first_value(issued_label), ' and used ', count(DISTINCT event_id), ' time(s) from ',
               array_to_string(array_sort(array_agg(DISTINCT concat(source_ip, used_label))), ', '),
-              CASE WHEN bool_or(enriched) THEN '' ELSE '; no GeoIP databases are configured ([geoip]): coarse rule, another /16 network' END,
-              CASE WHEN bool_or(other_network) AND bool_or(enriched) THEN '; some addresses are not in the GeoIP databases: compared by /16 network' ELSE '' END) AS summary,
+              CASE WHEN bool_or(enriched) THEN '' ELSE '; no GeoIP databases are configured ([geoip]): coarse rule, another /16 (IPv4) or /64 (IPv6) network' END,
+              CASE WHEN bool_or(other_network) AND bool_or(enriched) THEN '; some addresses are not in the GeoIP databases: compared by /16 or /64 network' ELSE '' END) AS summary,
        access_key_id AS finding_key
 FROM moved
 GROUP BY identity_id, access_key_id
