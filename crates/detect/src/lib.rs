@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod merge;
 pub mod network;
 pub mod plan;
+pub mod pool_settings;
 pub mod progress;
 pub mod report;
 pub mod state;
@@ -247,6 +248,7 @@ impl LakeSession {
                 .unwrap_or_else(|| Arc::new(geoip::GeoIp::default())),
         )?;
         network::register(&ctx);
+        pool_settings::register(&ctx);
         register_is_judged(&ctx, options.judged.clone());
         let spans = options.effective_spans();
         register_parquet_table(
