@@ -76,6 +76,10 @@ pub struct Detection {
     pub severity: Severity,
     pub description: String,
     pub references: Vec<String>,
+    /// MITRE ATT&CK technique ids (`T1078.004`) of what the detection sees.
+    pub attack: Vec<String>,
+    /// When it fires on benign activity, and what to do about it.
+    pub false_positives: Option<String>,
     pub tunables: BTreeMap<String, toml::Value>,
     /// How much of the lake judging an event takes (defaults: no bins,
     /// no lookback, no history).
@@ -88,6 +92,17 @@ pub struct Detection {
     pub negative_events: Option<String>,
 }
 
+/// `T` and four digits, optionally `.` and three (a sub-technique).
+fn is_attack_technique(id: &str) -> bool {
+    let bytes = id.as_bytes();
+    let digits = |range: std::ops::Range<usize>| bytes[range].iter().all(u8::is_ascii_digit);
+    match bytes.len() {
+        5 => bytes[0] == b'T' && digits(1..5),
+        9 => bytes[0] == b'T' && digits(1..5) && bytes[5] == b'.' && digits(6..9),
+        _ => false,
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DetectionHeader {
@@ -98,6 +113,9 @@ struct DetectionHeader {
     description: String,
     #[serde(default)]
     references: Vec<String>,
+    #[serde(default)]
+    attack: Vec<String>,
+    false_positives: Option<String>,
     #[serde(default)]
     tunables: BTreeMap<String, toml::Value>,
     window: Option<String>,
@@ -373,6 +391,11 @@ impl Catalog {
                     )));
                 }
                 let stem = path.trim_end_matches(".sql");
+                if let Some(bad) = meta.attack.iter().find(|id| !is_attack_technique(id)) {
+                    return Err(invalid(format!(
+                        "attack id {bad:?} is not a MITRE ATT&CK technique id (T1234 or T1234.001)"
+                    )));
+                }
                 let timing = Timing::parse(
                     meta.window.as_deref(),
                     meta.lookback.as_deref(),
@@ -389,6 +412,8 @@ impl Catalog {
                     severity: meta.severity,
                     description: meta.description,
                     references: meta.references,
+                    attack: meta.attack,
+                    false_positives: meta.false_positives,
                     tunables: meta.tunables,
                     sql_template: sql.trim().to_string(),
                     path: path.clone(),
@@ -505,6 +530,28 @@ mod tests {
 
     fn catalog(files: &[(&str, &str)]) -> Result<Catalog, DetectError> {
         Catalog::from_files(files.iter().map(|(p, t)| (p.to_string(), t.to_string())))
+    }
+
+    #[test]
+    fn attack_ids_are_checked_and_kept() {
+        let good = FILE.replace(
+            "[tunables]",
+            "attack = [\"T1078.004\", \"T1530\"]\nfalse_positives = \"a deploy\"\n[tunables]",
+        );
+        let loaded = catalog(&[("detections/access_denial/x.sql", &good)]).unwrap();
+        let detection = loaded.detection("x").unwrap();
+        assert_eq!(detection.attack, vec!["T1078.004", "T1530"]);
+        assert_eq!(detection.false_positives.as_deref(), Some("a deploy"));
+        for bad in ["T78", "t1078", "T1078.4", "TA0001", "T1078.0040"] {
+            let file = FILE.replace("[tunables]", &format!("attack = [\"{bad}\"]\n[tunables]"));
+            let error = catalog(&[("detections/access_denial/x.sql", &file)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("detections/access_denial/x.sql") && error.contains(bad),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -154,6 +154,31 @@ async fn fixture_failures(detection: &Detection) -> Vec<String> {
     failures
 }
 
+#[test]
+fn every_detection_names_its_attack_techniques_false_positives_and_references() {
+    let catalog = Catalog::from_dir(&queries_dir()).unwrap();
+    for detection in &catalog.detections {
+        assert!(
+            !detection.attack.is_empty(),
+            "{}: no attack ids",
+            detection.id
+        );
+        assert!(
+            detection
+                .false_positives
+                .as_deref()
+                .is_some_and(|text| text.len() > 40),
+            "{}: no false-positives paragraph",
+            detection.id
+        );
+        assert!(
+            !detection.references.is_empty(),
+            "{}: no references",
+            detection.id
+        );
+    }
+}
+
 /// The test events with every `eventTime` moved by `seconds`.
 fn shifted(events: &str, seconds: i64) -> String {
     let mut out = String::new();

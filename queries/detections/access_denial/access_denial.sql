@@ -22,6 +22,12 @@ references = [
   "https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html#API_GetObject_RequestSyntax",
   "https://attack.mitre.org/techniques/T1580/",
 ]
+attack = ["T1580", "T1526", "T1078.004"]
+false_positives = """
+A release that calls an action its role was not granted (a new feature, a renamed bucket)
+denies every user at once; a tightened policy does the same for a while. Such denials cluster
+on one action and error across many identities, and stop after a fix.
+"""
 window = "1h"
 lookback = "30m"
 [tunables]

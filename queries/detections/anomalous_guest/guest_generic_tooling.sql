@@ -22,6 +22,12 @@ references = [
   "https://docs.aws.amazon.com/cognito/latest/developerguide/security-best-practices.html",
   "https://attack.mitre.org/techniques/T1552/",
 ]
+attack = ["T1528", "T1078.004"]
+false_positives = """
+A developer testing the app's backend with the CLI or curl using a guest session; an app built
+on a stack that sends a generic user agent. The first comes from a known address; the second
+shows in every install (add its agent to `sdk_pattern`).
+"""
 history = "7d"
 [tunables]
 tooling_pattern = "(?i)(aws-cli|boto3|botocore|curl/|python-requests|go-http-client|postmanruntime|java/|wget)"

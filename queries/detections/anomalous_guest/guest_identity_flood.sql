@@ -21,6 +21,12 @@ references = [
   "https://docs.aws.amazon.com/cognito/latest/developerguide/authentication-flow.html",
   "https://docs.aws.amazon.com/cognito/latest/developerguide/limits.html",
 ]
+attack = ["T1136.003", "T1078.004"]
+false_positives = """
+Load tests and synthetic monitoring that create guest identities in a loop; many users behind
+one carrier NAT or corporate proxy at a peak. Load tests come from known addresses; real users
+use their credentials, and the summary counts how many did.
+"""
 window = "10m"
 lookback = "10m"
 [tunables]

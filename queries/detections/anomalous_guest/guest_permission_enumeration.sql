@@ -22,6 +22,13 @@ references = [
   "https://rhinosecuritylabs.com/aws/assume-worst-aws-assume-role-enumeration/",
   "https://attack.mitre.org/techniques/T1069/003/",
 ]
+attack = ["T1580", "T1526", "T1069.003", "T1087.004"]
+false_positives = """
+An app feature that calls several services at start-up from a guest session, against a role
+missing some of them; a security team's own scanner run with guest credentials. The first
+repeats on every install (many identities, the same few actions); the second has a known
+address and agent.
+"""
 window = "15m"
 lookback = "8m"
 [tunables]

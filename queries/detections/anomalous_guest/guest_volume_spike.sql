@@ -21,6 +21,12 @@ references = [
   "https://docs.aws.amazon.com/cognito/latest/developerguide/security-best-practices.html",
   "https://attack.mitre.org/techniques/T1530/",
 ]
+attack = ["T1530", "T1119"]
+false_positives = """
+A guest using the app heavily (a long session, a feed refreshing in a loop because of a bug); a
+marketing push that sends a crowd to one page. A bug repeats across many identities; a crowd
+raises many identities a little, not one a lot.
+"""
 window = "1h"
 lookback = "30m"
 history = "7d"

@@ -7,8 +7,8 @@ description = """
 Guests should read public content, not change it: a guest role that may `PutObject`,
 `DeleteObject`, `PutItem`, `UpdateItem`, `Invoke` a function that writes, … lets anyone on the
 internet deface the app or plant content (a phishing page in a public bucket). Any call by an
-unauthenticated identity that is not read-only is a finding per identity and day: high when
-some succeeded, medium when all were denied (the role held, but someone tried). A call is a
+unauthenticated identity that is not read-only is a finding per identity and day: critical when
+some succeeded (an integrity breach), medium when all were denied (the role held, but someone tried). A call is a
 write unless it only reads (`is_read` of `identity_activity`: HTTP GET/HEAD/OPTIONS in any
 case, CloudTrail's `readOnly`, else the verb).
 
@@ -32,6 +32,11 @@ references = [
   "https://docs.aws.amazon.com/cognito/latest/developerguide/identity-pools.html#unauthenticated-identities",
   "https://docs.aws.amazon.com/cognito/latest/developerguide/security-best-practices.html",
 ]
+attack = ["T1565.001", "T1491.002", "T1078.004"]
+false_positives = """
+Writes an app lets guests make by design that `allowed_writes` does not name yet: an upload
+prefix, a guest Lambda, a stream with another name. Add them with their resource.
+"""
 [tunables]
 allowed_writes = [
   "^mobileanalytics:",
@@ -66,7 +71,7 @@ SELECT identity_id,
        max(event_time) AS last_seen,
        array_agg(event_id) AS event_ids,
        array_agg(DISTINCT source_ip) FILTER (WHERE source_ip IS NOT NULL) AS source_ips,
-       CASE WHEN count(*) FILTER (WHERE error_code IS NULL) > 0 THEN 'high' ELSE 'medium' END AS severity,
+       CASE WHEN count(*) FILTER (WHERE error_code IS NULL) > 0 THEN 'critical' ELSE 'medium' END AS severity,
        concat('Guest ', identity_id, ' made ', count(*), ' mutating call(s), ',
               count(*) FILTER (WHERE error_code IS NULL), ' succeeded: ',
               array_to_string(array_sort(array_agg(DISTINCT action)), ', '),

@@ -37,6 +37,12 @@ references = [
   "https://docs.aws.amazon.com/cognito/latest/developerguide/iam-roles.html#role-trust-and-permissions",
   "https://docs.aws.amazon.com/cognitoidentity/latest/APIReference/API_CognitoIdentityProvider.html",
 ]
+attack = ["T1098.003", "T1556", "T1484.002"]
+false_positives = """
+Planned changes: a release that adds a login provider, a migration that replaces roles, a new
+pool for a new app. Each names who made it; suppress findings of the deploy role after review
+(`[[detect.suppress]]`).
+"""
 ---*/
 WITH changes AS (
     SELECT event_id, event_time, event_name, access_key_id, source_ip, source_address,

@@ -24,6 +24,12 @@ references = [
   "https://dev.maxmind.com/geoip/geolite2-free-geolocation-data",
   "https://attack.mitre.org/techniques/T1550/001/",
 ]
+attack = ["T1550.001", "T1528"]
+false_positives = """
+A device switching between Wi-Fi and mobile data, or a VPN coming up, while a key is live:
+another ASN within minutes. `allowed_asns` takes the VPN's and relay services' ASNs; without
+GeoIP databases the coarse network rule fires more often.
+"""
 [tunables]
 allowed_asns = ""
 ---*/

@@ -20,6 +20,12 @@ references = [
   "https://attack.mitre.org/techniques/T1528/",
   "https://attack.mitre.org/techniques/T1550/001/",
 ]
+attack = ["T1528", "T1550.001"]
+false_positives = """
+One user signed in on two devices on different networks at once (a laptop on a VPN, a phone on
+mobile data); a relay service (iCloud Private Relay) that exits in another country. Add their
+ASNs to `allowed_asns`.
+"""
 lookback = "30m"
 [tunables]
 travel_minutes = 30

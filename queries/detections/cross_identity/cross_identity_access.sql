@@ -26,6 +26,12 @@ references = [
   "https://docs.amplify.aws/gen1/javascript/build-a-backend/storage/configure-access/",
   "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html",
 ]
+attack = ["T1530", "T1565.001", "T1078.004"]
+false_positives = """
+Data shared by design under another identity's id that the shared-read tunables do not name (a
+public profile table with another name, a shared API path); identity merges that Cognito logged
+outside the lake. Name the shared data in the tunables.
+"""
 [tunables]
 shared_read_pattern = "^(protected|public)/"
 shared_read_tables = "(?i)(public|shared)"

@@ -16,6 +16,12 @@ references = [
   "https://docs.aws.amazon.com/cognito/latest/developerguide/iam-roles.html#role-trust-and-permissions",
   "https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_providers_oidc_secure-by-default.html",
 ]
+attack = ["T1078.004", "T1199"]
+false_positives = """
+A pool of another account of the same organisation used on purpose (a shared login across
+accounts), or a pool of this account that `own_pools` does not list and that had no successful
+GetId in the lake. List the account's pools in `[detect] own_pools`.
+"""
 ---*/
 WITH calls AS (
     SELECT *,
