@@ -9,12 +9,13 @@ them is the only thing between a user and the account. A denied call made with t
 app asked for something its role does not allow (a bug or a policy regression) or that someone
 took the credentials out of the app and is probing what they can do. Denials
 (`AccessDenied*`, `*UnauthorizedOperation`, `NotAuthorizedException`, API Gateway 403s, …) are
-grouped per identity and `window` (one finding per identity and hour); severity rises with the
-count (`medium_at_denials`, `high_at_denials`) and with the number of distinct services touched
-(`high_at_services`): probing touches many services, a broken app feature one. The counts are
-taken over the hour itself and over the two half-hour-shifted windows that overlap it, so a
-burst that straddles the top of the hour counts whole. Every denied call is evidence in exactly
-one finding. Not counted: an S3 read of the caller's **own** key answered 403 — S3
+counted per identity in windows of `window` (hours, and hours shifted by half of one), and the
+windows of one identity that overlap are one finding: a burst that straddles the top of the
+hour is one finding, counted whole. Denials are attempts: low, or medium from
+`medium_at_denials` denials or `medium_at_services` distinct services in one window (probing
+touches many services, a broken app feature one) — what the role let through is
+`guest_permission_enumeration`'s and `cross_identity_access`'s to rate. Every denied call is
+evidence in exactly one finding. Not counted: an S3 read of the caller's **own** key answered 403 — S3
 answers 403 instead of 404 for a missing object when the role may not list the bucket.
 """
 references = [
@@ -32,17 +33,18 @@ window = "1h"
 lookback = "30m"
 [tunables]
 medium_at_denials = 10
-high_at_denials = 50
-high_at_services = 3
+medium_at_services = 3
 ---*/
-WITH denied AS (
-    SELECT *,
-           date_bin({{window}}, event_time) AS bin,
-           date_bin({{window}}, event_time - {{half_window}}) + {{half_window}} AS shifted_bin
-    FROM access_denials
+WITH placed AS (
+    SELECT d.identity_id, d.identity_pool_id, d.access_key_id, d.auth_type, d.event_id, d.event_time,
+           d.event_source, d.action, d.source_ip,
+           (CAST(d.event_time AS BIGINT) - s.shift * {{window_minutes}} * 30000000) / ({{window_minutes}} * 60000000)
+               * ({{window_minutes}} * 60000000) + s.shift * {{window_minutes}} * 30000000 AS window_us
+    FROM access_denials d
+    CROSS JOIN (VALUES (0), (1)) AS s(shift)
 ),
-bins AS (
-    SELECT identity_id, bin,
+windows AS (
+    SELECT identity_id, window_us,
            first_value(identity_pool_id) AS identity_pool_id,
            first_value(access_key_id) AS access_key_id,
            first_value(auth_type) AS auth_type,
@@ -52,41 +54,16 @@ bins AS (
            max(event_time) AS last_seen,
            array_agg(event_id) AS event_ids,
            array_agg(DISTINCT source_ip) FILTER (WHERE source_ip IS NOT NULL) AS source_ips,
-           array_to_string(array_sort(array_agg(DISTINCT split_part(event_source, '.', 1) || ':' || event_name)), ', ') AS actions
-    FROM denied
-    GROUP BY identity_id, bin
-),
-shifted AS (
-    SELECT identity_id, shifted_bin, count(*) AS denials, count(DISTINCT event_source) AS services
-    FROM denied
-    GROUP BY identity_id, shifted_bin
-),
-peaks AS (
-    SELECT b.identity_id, b.bin,
-           max(s.denials) AS denials,
-           max(s.services) AS services
-    FROM bins b
-    JOIN shifted s ON s.identity_id = b.identity_id
-                  AND s.shifted_bin > b.bin - {{window}}
-                  AND s.shifted_bin < b.bin + {{window}}
-    GROUP BY b.identity_id, b.bin
+           array_to_string(array_sort(array_agg(DISTINCT action)), ', ') AS actions
+    FROM placed
+    GROUP BY identity_id, window_us
 )
-SELECT b.identity_id,
-       b.identity_pool_id,
-       b.access_key_id,
-       b.first_seen,
-       b.last_seen,
-       b.event_ids,
-       b.source_ips,
-       CASE WHEN greatest(b.denials, p.denials) >= {{high_at_denials}}
-                 OR greatest(b.services, p.services) >= {{high_at_services}} THEN 'high'
-            WHEN greatest(b.denials, p.denials) >= {{medium_at_denials}} THEN 'medium'
+SELECT identity_id, identity_pool_id, access_key_id, first_seen, last_seen, event_ids, source_ips,
+       CASE WHEN denials >= {{medium_at_denials}} OR services >= {{medium_at_services}} THEN 'medium'
             ELSE 'low' END AS severity,
-       concat('Identity ', b.identity_id, ' (', coalesce(b.auth_type, 'auth type unknown'), ') was denied ',
-              b.denials, ' time(s) on ', b.services, ' service(s) in the hour from ', CAST(b.bin AS VARCHAR),
-              CASE WHEN p.denials > b.denials
-                   THEN concat(' (', p.denials, ' within one hour across its edge)') ELSE '' END,
-              ': ', b.actions) AS summary,
-       concat(b.identity_id, '|', CAST(b.bin AS VARCHAR)) AS finding_key
-FROM bins b
-LEFT JOIN peaks p ON p.identity_id = b.identity_id AND p.bin = b.bin
+       concat('Identity ', identity_id, ' (', coalesce(auth_type, 'auth type unknown'), ') was denied ',
+              denials, ' time(s) on ', services, ' service(s) within ', {{window_minutes}}, ' minutes from ',
+              CAST(to_timestamp_micros(window_us) AS VARCHAR), ': ', actions) AS summary,
+       concat(identity_id, '|', CAST(window_us AS VARCHAR)) AS finding_key,
+       identity_id AS group_key
+FROM windows
