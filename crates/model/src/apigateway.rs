@@ -23,7 +23,7 @@ use crate::columns::Event;
 use crate::json::{self, RawObject};
 use crate::normalize::{NormalizeOptions, Origin, Rejection};
 use crate::redact::redact_json as redact_secrets;
-use crate::resources::identity_ids_in;
+use crate::resources::identity_ids_of;
 use crate::time::{epoch_number_to_micros, parse_event_time};
 
 const COGNITO_KEYS: &[&str] = &[
@@ -224,18 +224,14 @@ pub fn normalize_access_log<'a>(
         .iter()
         .find_map(|name| object.get(name))
         .and_then(|raw| json::text(raw).ok().flatten());
-    let mut target_ids: Vec<String> = Vec::new();
-    for text in [event.http_path.as_deref(), query_string.as_deref()]
-        .into_iter()
-        .flatten()
-    {
-        for id in identity_ids_in(text) {
-            if !target_ids.contains(&id) {
-                target_ids.push(id);
-            }
-        }
-    }
-    event.target_identity_ids = target_ids.into_iter().map(Cow::Owned).collect();
+    event.target_identity_ids = identity_ids_of(
+        [event.http_path.as_deref(), query_string.as_deref()]
+            .into_iter()
+            .flatten(),
+    )
+    .into_iter()
+    .map(Cow::Owned)
+    .collect();
 
     event.source_ip = event
         .source_address

@@ -100,9 +100,11 @@ pub fn touched<A: AsRef<str>>(
 }
 
 /// The distinct identity ids inside some texts, in order of appearance.
-fn identity_ids_of<'t>(texts: impl Iterator<Item = &'t String>) -> Vec<String> {
+pub fn identity_ids_of<'t, T: AsRef<str> + ?Sized + 't>(
+    texts: impl Iterator<Item = &'t T>,
+) -> Vec<String> {
     let mut ids = Vec::new();
-    for text in texts {
+    for text in texts.map(AsRef::as_ref) {
         for id in identity_ids_in(text) {
             if !ids.contains(&id) {
                 ids.push(id);
