@@ -136,19 +136,7 @@ fn read_dynamodb(request: &Value, touched: &mut Touched) {
             );
         }
     }
-    if let Some(statement) = field(request, &["statement", "Statement"]).and_then(Value::as_str) {
-        touched.dynamodb_statement = Some(statement.to_string());
-        touched
-            .dynamodb_key_values
-            .extend(partiql_literals(statement));
-    }
-    // PartiQL `?` placeholders: their values come in `parameters` (typed).
-    if let Some(parameters) = field(request, &["parameters", "Parameters"]) {
-        collect_scalars(
-            &unwrap_attribute_values(parameters),
-            &mut touched.dynamodb_key_values,
-        );
-    }
+    read_partiql(request, touched);
     // Transactions and batches: requestItems is an array of {tableName, key}
     // or {statement}, or (BatchGetItem/BatchWriteItem) a map table -> items.
     if let Some(items) = field(
@@ -174,22 +162,7 @@ fn read_dynamodb(request: &Value, touched: &mut Touched) {
                             &mut touched.dynamodb_key_values,
                         );
                     }
-                    if let Some(parameters) = field(entry, &["parameters", "Parameters"]) {
-                        collect_scalars(
-                            &unwrap_attribute_values(parameters),
-                            &mut touched.dynamodb_key_values,
-                        );
-                    }
-                    if let Some(statement) =
-                        field(entry, &["statement", "Statement"]).and_then(Value::as_str)
-                    {
-                        if touched.dynamodb_statement.is_none() {
-                            touched.dynamodb_statement = Some(statement.to_string());
-                        }
-                        touched
-                            .dynamodb_key_values
-                            .extend(partiql_literals(statement));
-                    }
+                    read_partiql(entry, touched);
                 }
             }
             Value::Object(tables) => {
@@ -214,6 +187,26 @@ fn read_dynamodb(request: &Value, touched: &mut Touched) {
         }
     }
     touched.dynamodb_key_values.dedup();
+}
+
+/// A PartiQL statement of a request or of one of its items: the first one
+/// seen is `dynamodb_statement`; its literals and the values of its `?`
+/// placeholders (`parameters`, typed) are key values.
+fn read_partiql(object: &Value, touched: &mut Touched) {
+    if let Some(statement) = field(object, &["statement", "Statement"]).and_then(Value::as_str) {
+        if touched.dynamodb_statement.is_none() {
+            touched.dynamodb_statement = Some(statement.to_string());
+        }
+        touched
+            .dynamodb_key_values
+            .extend(partiql_literals(statement));
+    }
+    if let Some(parameters) = field(object, &["parameters", "Parameters"]) {
+        collect_scalars(
+            &unwrap_attribute_values(parameters),
+            &mut touched.dynamodb_key_values,
+        );
+    }
 }
 
 /// Turns DynamoDB typed attribute values (`{"S": "x"}`, `{"N": "1"}`) into
