@@ -34,6 +34,8 @@ SELECT
     coalesce(e.login_provider, k.login_provider) AS login_provider,
     e.login_providers,
     e.role_arn,
+    -- The role the caller asked for (`GetCredentialsForIdentity`'s `customRoleArn`).
+    json_get_str(e.request_parameters, 'customRoleArn') AS custom_role_arn,
     e.source_ip AS issuing_ip,
     e.user_agent AS issuing_user_agent,
     e.credentials_expiration AS expires_at,

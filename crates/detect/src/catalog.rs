@@ -44,7 +44,7 @@ use crate::DetectError;
 
 include!(concat!(env!("OUT_DIR"), "/embedded_queries.rs"));
 
-/// The six finding categories (fixed by the design).
+/// The finding categories (fixed by the design; `posture` comes with the inventory).
 pub const CATEGORIES: &[&str] = &[
     "access_denial",
     "anomalous_guest",
@@ -52,6 +52,10 @@ pub const CATEGORIES: &[&str] = &[
     "foreign_pool",
     "credential_reuse",
     "config_change",
+    "privilege_escalation",
+    "identity_abuse",
+    "excessive_permission",
+    "data_exfiltration",
 ];
 
 /// A shared view.
