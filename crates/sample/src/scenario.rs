@@ -156,9 +156,7 @@ impl World {
 
     fn role_id(role: &str) -> String {
         // Stable per role name, so every record of a role agrees.
-        let hash = role.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-        });
+        let hash = fnv1a(role);
         format!("AROA{:016X}{:01X}", hash, hash >> 60)
     }
 
@@ -581,7 +579,10 @@ impl World {
             self.new_identity()
         };
         let ip = ip.unwrap_or_else(|| consumer_ip(&mut self.rng));
-        let agent = self.pick(MOBILE_AGENTS).to_string();
+        // A guest identity is one install: the same app stack every time it comes back (the
+        // draw is kept so that the rest of the trail stays the same).
+        let _ = self.pick(MOBILE_AGENTS);
+        let agent = device_agent(&identity).to_string();
         let pool = self.pool_id.clone();
         let mut t = t0;
         if !returning {
@@ -1386,6 +1387,18 @@ pub fn uuid(rng: &mut ChaCha8Rng) -> String {
 }
 
 /// An address from a handful of consumer ISP blocks (outside the GeoIP test networks).
+/// The app stack of the device behind a guest identity: fixed per identity.
+fn device_agent(identity: &str) -> &'static str {
+    MOBILE_AGENTS[(fnv1a(identity) % MOBILE_AGENTS.len() as u64) as usize]
+}
+
+/// FNV-1a: a stable hash of a name (the same on every platform and run).
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
 fn consumer_ip(rng: &mut ChaCha8Rng) -> String {
     let blocks = [(24, 5), (73, 12), (98, 207), (174, 63), (92, 40), (86, 150)];
     let (a, b) = blocks[rng.random_range(0..blocks.len())];
