@@ -378,7 +378,7 @@ fn detect_formats_exit_codes_windows_and_lint() {
         .collect();
     // No [geoip] here: credential_reuse uses its coarse rule (and says so),
     // which also flags the sample's same-ASN mover.
-    assert_eq!(findings.len(), 19);
+    assert_eq!(findings.len(), 20);
     let coarse: Vec<_> = findings
         .iter()
         .filter(|f| f["category"] == "credential_reuse")

@@ -437,6 +437,7 @@ async fn the_sample_trail_raises_exactly_its_attacks() {
     }
     let expected: BTreeMap<&str, usize> = [
         ("access_denial", 5),
+        ("bulk_data_read", 1),
         ("credential_reuse", 1),
         ("cross_identity_access", 1),
         ("foreign_pool_web_identity", 2),
