@@ -472,7 +472,7 @@ fn detect_formats_exit_codes_windows_and_lint() {
         ],
         dir.path(),
     );
-    assert_eq!(text(&output).0, "n,d\n19,19\n");
+    assert_eq!(text(&output).0, "n,d\n20,20\n");
 
     // A name that is neither a detection nor a category is an error naming the real ones.
     let output = poolsight(&["detect", "--lake", lake, "--only", "nope"], dir.path());
