@@ -27,7 +27,8 @@ FROM (
            coalesce(issued_access_key_id, identity_pool_id, web_identity_audience) AS target
     FROM events
     WHERE identity_id = {{identity_id}}
-      AND (event_source = 'cognito-identity.amazonaws.com'
-           OR (event_source = 'sts.amazonaws.com' AND event_name = 'AssumeRoleWithWebIdentity'))
+      -- The calls made *for* the identity (issuance); those made *with* its credentials, Cognito
+      -- ones included, are in identity_activity above.
+      AND attribution_source IN ('cognito_identity_call', 'sts_web_identity')
 )
 ORDER BY event_time DESC, event_id

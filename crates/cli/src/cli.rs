@@ -357,6 +357,10 @@ pub struct SampleArgs {
     /// Also write CloudWatch Logs and EventBridge copies of some events.
     #[arg(long)]
     pub other_sources: bool,
+    /// Write the staged attacks and traps, with their event ids, to this JSON Lines file
+    /// (what `bench/detect-quality` scores the detections against).
+    #[arg(long, value_name = "FILE")]
+    pub labels: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

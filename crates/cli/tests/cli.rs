@@ -378,7 +378,7 @@ fn detect_formats_exit_codes_windows_and_lint() {
         .collect();
     // No [geoip] here: credential_reuse uses its coarse rule (and says so),
     // which also flags the sample's same-ASN mover.
-    assert_eq!(findings.len(), 20);
+    assert_eq!(findings.len(), 29);
     let coarse: Vec<_> = findings
         .iter()
         .filter(|f| f["category"] == "credential_reuse")
@@ -420,7 +420,7 @@ fn detect_formats_exit_codes_windows_and_lint() {
     assert_eq!(output.status.code(), Some(0), "{:?}", text(&output));
     assert_eq!(text(&output).0.trim(), "no findings");
 
-    // A window: after 02:30 on the second day only the pool changes happen.
+    // A window: after 02:30 on the second day, the pool changes and later attacks.
     let output = poolsight(
         &[
             "detect",
@@ -439,10 +439,21 @@ fn detect_formats_exit_codes_windows_and_lint() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(recent.len(), 4, "{recent:#?}");
-    assert!(recent
-        .iter()
-        .all(|f| f["detection"] == "pool_access_widened"));
+    // The pool changes and the attacks staged after them; nothing that ended before.
+    assert!(
+        recent
+            .iter()
+            .all(|f| f["last_seen"].as_str().unwrap() >= "2026-11-21T02:30:00Z"),
+        "{recent:#?}"
+    );
+    assert_eq!(
+        recent
+            .iter()
+            .filter(|f| f["detection"] == "pool_access_widened")
+            .count(),
+        4,
+        "{recent:#?}"
+    );
     // Relative spans count back from the newest event, not from now: the
     // sample is days old, and the last day still holds findings.
     let output = poolsight(
@@ -472,7 +483,7 @@ fn detect_formats_exit_codes_windows_and_lint() {
         ],
         dir.path(),
     );
-    assert_eq!(text(&output).0, "n,d\n20,20\n");
+    assert_eq!(text(&output).0, "n,d\n29,29\n");
 
     // A name that is neither a detection nor a category is an error naming the real ones.
     let output = poolsight(&["detect", "--lake", lake, "--only", "nope"], dir.path());

@@ -64,7 +64,7 @@ fn people_ack_resolve_and_suppress_findings_and_the_lake_keeps_who_when_why() {
     ));
     stdout(&poolsight(&["detect", "--lake", "lake"], cwd));
     let open = listed(cwd, &[]);
-    assert_eq!(open.len(), 19);
+    assert_eq!(open.len(), 29);
     assert!(open.iter().all(|f| f["status"] == "open"));
 
     // Acknowledge one by the short id the table shows.
@@ -91,7 +91,7 @@ fn people_ack_resolve_and_suppress_findings_and_the_lake_keeps_who_when_why() {
     assert!(out.contains("acknowledged"), "{out}");
     // Still listed (acknowledged is still to do), with its status.
     let now = listed(cwd, &[]);
-    assert_eq!(now.len(), 19);
+    assert_eq!(now.len(), 29);
     assert_eq!(
         now.iter().find(|f| f["finding_id"] == id).unwrap()["status"],
         "acknowledged"
@@ -110,7 +110,7 @@ fn people_ack_resolve_and_suppress_findings_and_the_lake_keeps_who_when_why() {
         ],
         cwd,
     ));
-    assert_eq!(listed(cwd, &[]).len(), 18);
+    assert_eq!(listed(cwd, &[]).len(), 28);
     assert_eq!(listed(cwd, &["--status", "resolved"]).len(), 1);
 
     // The audit trail: who, when, from what to what, why.
@@ -193,7 +193,7 @@ expires = "2999-01-01"
         !out.contains("pool_access_widened"),
         "suppressed findings are not printed: {out}"
     );
-    assert_eq!(listed(cwd, &[]).len(), 14);
+    assert_eq!(listed(cwd, &[]).len(), 24);
     let suppressed = listed(cwd, &["--status", "suppressed"]);
     assert_eq!(suppressed.len(), 4);
     let shown: serde_json::Value = serde_json::from_str(&stdout(&poolsight(
@@ -239,5 +239,5 @@ expires = "2999-01-01"
         ],
         cwd,
     ));
-    assert_eq!(listed(cwd, &[]).len(), 15);
+    assert_eq!(listed(cwd, &[]).len(), 25);
 }

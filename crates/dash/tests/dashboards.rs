@@ -91,10 +91,14 @@ fn attacker_identity(engine: &Engine) -> String {
     let findings = app.screen().panels[4].data().unwrap();
     let detection = findings.column("detection").unwrap();
     let identity = findings.column("identity_id").unwrap();
+    let events = findings.column("events").unwrap();
+    // The user reaching for others' data (the one with the most calls; the identity sweep's
+    // DeleteIdentities is a cross-identity finding too).
     findings
         .rows
         .iter()
-        .find(|r| r[detection].text == "cross_identity_access")
+        .filter(|r| r[detection].text == "cross_identity_access")
+        .max_by_key(|r| r[events].text.parse::<u64>().unwrap_or(0))
         .map(|r| r[identity].text.clone())
         .expect("the sample has a cross-identity finding")
 }

@@ -6,6 +6,7 @@
 //!
 //! Deterministic by seed: the same options give byte-identical files.
 
+pub mod attacks;
 pub mod records;
 pub mod scenario;
 
@@ -88,6 +89,8 @@ pub struct SampleSummary {
     pub attack_events: usize,
     pub bytes: u64,
     pub copies: usize,
+    /// The staged attacks and traps, with the event ids each wrote (empty without attacks).
+    pub labels: Vec<attacks::Label>,
 }
 
 const WINDOW_SECONDS: i64 = 300;
@@ -111,13 +114,14 @@ pub fn generate(out: &Path, options: &SampleOptions) -> Result<SampleSummary, Sa
     };
 
     let mut summary = SampleSummary::default();
-    let attacks = if options.attacks {
+    let (attacks, labels) = if options.attacks {
         world.attacks(start + span / 2 - 6 * 3600 * MICROS)
     } else {
-        Vec::new()
+        (Vec::new(), Vec::new())
     };
     let benign_budget = if !attacks.is_empty() && options.events >= attacks.len() + 500 {
         summary.attack_events = attacks.len();
+        summary.labels = labels;
         for event in attacks {
             push(&mut heap, event);
         }

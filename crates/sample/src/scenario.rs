@@ -23,10 +23,10 @@ use crate::records::{record, Call, Principal};
 
 pub const ACCOUNT: &str = "111122223333";
 pub const REGION: &str = "us-east-1";
-const MICROS: i64 = 1_000_000;
+pub(crate) const MICROS: i64 = 1_000_000;
 
 /// One enumeration probe: service, operation, and the error it meets.
-type Probe = (
+pub(crate) type Probe = (
     &'static str,
     &'static str,
     Option<(&'static str, &'static str)>,
@@ -60,7 +60,7 @@ pub const ENTERPRISE_ROLE: &str = "PhotoShareEnterpriseRole";
 pub const CATALOG_TABLE: &str = "PhotoCatalog";
 pub const USER_TABLE: &str = "UserPhotos";
 
-const MOBILE_AGENTS: &[&str] = &[
+pub(crate) const MOBILE_AGENTS: &[&str] = &[
     "aws-sdk-iOS/2.33.4 iOS/17.4.1 en_US",
     "aws-sdk-android/2.73.0 Linux/5.10.177-android13 Dalvik/2.1.0/0 en_US",
     "aws-amplify/6.0.27 storage/1 framework/1 (react-native)",
@@ -68,9 +68,9 @@ const MOBILE_AGENTS: &[&str] = &[
     "aws-sdk-js/3.540.0 ua/2.0 os/macOS#10.15.7 lang/js md/browser#Safari_17.4 api/dynamodb#3.540.0 aws-amplify/6.0.27",
 ];
 const LAMBDA_AGENT: &str = "aws-sdk-nodejs/3.540.0 linux/v20.12.0 exec-env/AWS_Lambda_nodejs20.x";
-const CLI_AGENT: &str = "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0-1016-aws exe/x86_64.ubuntu.22 prompt/off command/s3api.list-objects-v2";
-const BOTO_AGENT: &str = "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux#6.5.0 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.69";
-const CURL_AGENT: &str = "curl/8.5.0";
+pub(crate) const CLI_AGENT: &str = "aws-cli/2.15.30 Python/3.11.8 Linux/6.5.0-1016-aws exe/x86_64.ubuntu.22 prompt/off command/s3api.list-objects-v2";
+pub(crate) const BOTO_AGENT: &str = "Boto3/1.34.69 md/Botocore#1.34.69 ua/2.0 os/linux#6.5.0 md/arch#x86_64 lang/python#3.11.8 md/pyimpl#CPython cfg/retry-mode#legacy Botocore/1.34.69";
+pub(crate) const CURL_AGENT: &str = "curl/8.5.0";
 const CONSOLE_AGENT: &str = "AWS Internal";
 
 /// The world the generator draws from.
@@ -138,15 +138,15 @@ impl World {
         &mut self.rng
     }
 
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.rng.random_range(0..items.len())]
     }
 
-    fn new_identity(&mut self) -> String {
+    pub(crate) fn new_identity(&mut self) -> String {
         format!("{REGION}:{}", uuid(&mut self.rng))
     }
 
-    fn access_key(&mut self) -> String {
+    pub(crate) fn access_key(&mut self) -> String {
         let mut key = String::from("ASIA");
         for _ in 0..16 {
             key.push(ALNUM[self.rng.random_range(0..ALNUM.len())] as char);
@@ -154,7 +154,7 @@ impl World {
         key
     }
 
-    fn role_id(role: &str) -> String {
+    pub(crate) fn role_id(role: &str) -> String {
         // Stable per role name, so every record of a role agrees.
         let hash = fnv1a(role);
         format!("AROA{:016X}{:01X}", hash, hash >> 60)
@@ -555,8 +555,42 @@ impl World {
         agent: &str,
         error: Option<(&str, &str)>,
     ) -> Timed {
+        self.api_call(
+            t,
+            principal,
+            source,
+            name,
+            Value::Null,
+            Value::Null,
+            ip,
+            agent,
+            error,
+        )
+    }
+
+    /// A call with its request and response (`AssumeRole`, `ListIdentities`, `GetSecretValue`, …).
+    pub fn api_call(
+        &mut self,
+        t: i64,
+        principal: &Principal,
+        source: &'static str,
+        name: &str,
+        request: Value,
+        response: Value,
+        ip: &str,
+        agent: &str,
+        error: Option<(&str, &str)>,
+    ) -> Timed {
         let mut call = self.base_call(t, source, name, ip, agent);
-        call.request = Value::Null;
+        call.request = request;
+        call.response = if error.is_some() {
+            Value::Null
+        } else {
+            response
+        };
+        call.read_only = ["Get", "List", "Describe", "Lookup", "Head"]
+            .iter()
+            .any(|verb| name.starts_with(verb));
         call.host = Some(source.replace(".amazonaws.com", &format!(".{REGION}.amazonaws.com")));
         call.error = error.map(|(code, message)| (code.to_string(), message.to_string()));
         (t, record(principal, &call))
@@ -868,506 +902,6 @@ impl World {
             out.push(self.dynamodb(t + index as i64 * MICROS, &principal, "Query", USER_TABLE, json!({"keyConditionExpression": "userId = :u", "expressionAttributeValues": {":u": {"S": id}}}), "10.0.12.34", BOTO_AGENT, false));
         }
     }
-
-    // --- attacks and traps ----------------------------------------------------------------------
-
-    /// Every attack and false-positive trap, starting at `t0`.
-    pub fn attacks(&mut self, t0: i64) -> Vec<Timed> {
-        let mut out = Vec::new();
-        let hour = 3600 * MICROS;
-        self.guest_enumeration(t0, &mut out);
-        self.guest_flood(t0 + hour, &mut out);
-        self.guest_writes(t0 + 2 * hour, &mut out);
-        self.guest_scraper(t0 + 3 * hour, &mut out);
-        self.shared_nat_guests(t0 + 4 * hour, &mut out);
-        self.cross_identity(t0 + 5 * hour, &mut out);
-        self.foreign_pool(t0 + 6 * hour, &mut out);
-        self.credential_reuse(t0 + 7 * hour, &mut out);
-        self.denial_storm(t0 + 8 * hour, &mut out);
-        self.config_changes(t0 + 9 * hour, &mut out);
-        let budget = usize::MAX;
-        self.reporting_job(t0 + 10 * hour, &mut out, budget);
-        self.admin_session(t0 + 11 * hour, &mut out, budget);
-        out
-    }
-
-    /// A guest identity used from a script to enumerate permissions.
-    fn guest_enumeration(&mut self, t0: i64, out: &mut Vec<Timed>) {
-        let ip = "175.16.199.23";
-        let identity = self.new_identity();
-        let pool = self.pool_id.clone();
-        out.push(self.get_id(t0, &pool, &identity, None, ip, BOTO_AGENT));
-        let (event, issued) =
-            self.get_credentials(t0 + MICROS, &pool, &identity, None, ip, BOTO_AGENT);
-        out.push(event);
-        let principal = self.pool_principal(
-            GUEST_ROLE,
-            &issued,
-            &pool,
-            &identity,
-            vec!["unauthenticated".into()],
-        );
-        let denied = (
-            "AccessDenied",
-            "User is not authorized to perform this operation",
-        );
-        let probes: [Probe; 16] = [
-            ("sts.amazonaws.com", "GetCallerIdentity", None),
-            ("s3.amazonaws.com", "ListBuckets", Some(denied)),
-            (
-                "dynamodb.amazonaws.com",
-                "ListTables",
-                Some((
-                    "AccessDeniedException",
-                    "not authorized to perform: dynamodb:ListTables",
-                )),
-            ),
-            (
-                "lambda.amazonaws.com",
-                "ListFunctions20150331",
-                Some((
-                    "AccessDeniedException",
-                    "not authorized to perform: lambda:ListFunctions",
-                )),
-            ),
-            ("iam.amazonaws.com", "ListRoles", Some(denied)),
-            (
-                "iam.amazonaws.com",
-                "GetAccountAuthorizationDetails",
-                Some(denied),
-            ),
-            (
-                "ec2.amazonaws.com",
-                "DescribeInstances",
-                Some((
-                    "Client.UnauthorizedOperation",
-                    "You are not authorized to perform this operation.",
-                )),
-            ),
-            (
-                "secretsmanager.amazonaws.com",
-                "ListSecrets",
-                Some((
-                    "AccessDeniedException",
-                    "not authorized to perform: secretsmanager:ListSecrets",
-                )),
-            ),
-            (
-                "kms.amazonaws.com",
-                "ListKeys",
-                Some((
-                    "AccessDeniedException",
-                    "not authorized to perform: kms:ListKeys",
-                )),
-            ),
-            (
-                "sns.amazonaws.com",
-                "ListTopics",
-                Some((
-                    "AuthorizationError",
-                    "not authorized to perform: SNS:ListTopics",
-                )),
-            ),
-            (
-                "sqs.amazonaws.com",
-                "ListQueues",
-                Some(("AccessDenied", "Access to the resource is denied.")),
-            ),
-            (
-                "cognito-idp.amazonaws.com",
-                "ListUserPools",
-                Some((
-                    "AccessDeniedException",
-                    "not authorized to perform: cognito-idp:ListUserPools",
-                )),
-            ),
-            (
-                "cognito-identity.amazonaws.com",
-                "ListIdentityPools",
-                Some((
-                    "AccessDeniedException",
-                    "not authorized to perform: cognito-identity:ListIdentityPools",
-                )),
-            ),
-            (
-                "ssm.amazonaws.com",
-                "DescribeParameters",
-                Some((
-                    "AccessDeniedException",
-                    "not authorized to perform: ssm:DescribeParameters",
-                )),
-            ),
-            (
-                "logs.amazonaws.com",
-                "DescribeLogGroups",
-                Some((
-                    "AccessDeniedException",
-                    "not authorized to perform: logs:DescribeLogGroups",
-                )),
-            ),
-            (
-                "cloudtrail.amazonaws.com",
-                "DescribeTrails",
-                Some((
-                    "AccessDeniedException",
-                    "not authorized to perform: cloudtrail:DescribeTrails",
-                )),
-            ),
-        ];
-        let mut t = t0 + 5 * MICROS;
-        for (source, name, error) in probes {
-            t += self.rng.random_range(2..9) * MICROS;
-            let agent = if source.starts_with("s3") {
-                CLI_AGENT
-            } else {
-                BOTO_AGENT
-            };
-            out.push(self.generic(t, &principal, source, name, ip, agent, error));
-        }
-        t += 3 * MICROS;
-        out.push(self.dynamodb(
-            t,
-            &principal,
-            "Scan",
-            USER_TABLE,
-            json!({"limit": 1000}),
-            ip,
-            BOTO_AGENT,
-            true,
-        ));
-        out.push(self.s3_list(t + MICROS, &principal, "", ip, CLI_AGENT, true));
-        out.push(self.s3_list(t + 2 * MICROS, &principal, "public/", ip, CLI_AGENT, false));
-    }
-
-    /// Many guest identities minted from one address in minutes.
-    fn guest_flood(&mut self, t0: i64, out: &mut Vec<Timed>) {
-        let ip = "89.160.20.115";
-        let pool = self.pool_id.clone();
-        for index in 0..120 {
-            let t = t0 + index * 4 * MICROS;
-            let identity = self.new_identity();
-            out.push(self.get_id(t, &pool, &identity, None, ip, CURL_AGENT));
-            let (event, _) =
-                self.get_credentials(t + 500_000, &pool, &identity, None, ip, CURL_AGENT);
-            out.push(event);
-        }
-    }
-
-    /// A guest writes where only signed-in users should.
-    fn guest_writes(&mut self, t0: i64, out: &mut Vec<Timed>) {
-        let ip = "216.160.83.58";
-        let identity = self.new_identity();
-        let pool = self.pool_id.clone();
-        let agent = MOBILE_AGENTS[3];
-        out.push(self.get_id(t0, &pool, &identity, None, ip, agent));
-        let (event, issued) = self.get_credentials(t0 + MICROS, &pool, &identity, None, ip, agent);
-        out.push(event);
-        let principal = self.pool_principal(
-            GUEST_ROLE,
-            &issued,
-            &pool,
-            &identity,
-            vec!["unauthenticated".into()],
-        );
-        out.push(self.s3_object(
-            t0 + 10 * MICROS,
-            &principal,
-            "PutObject",
-            "public/photos/free-gift-card.html",
-            ip,
-            agent,
-            false,
-        ));
-        out.push(self.s3_object(
-            t0 + 20 * MICROS,
-            &principal,
-            "DeleteObject",
-            "public/photos/p-00001.jpg",
-            ip,
-            agent,
-            true,
-        ));
-        out.push(self.dynamodb(
-            t0 + 30 * MICROS,
-            &principal,
-            "PutItem",
-            CATALOG_TABLE,
-            json!({"key": {"photoId": "p-99999"}, "item": ["photoId", "title", "url"]}),
-            ip,
-            agent,
-            false,
-        ));
-    }
-
-    /// One guest reading far more than the pool's guests ever do.
-    fn guest_scraper(&mut self, t0: i64, out: &mut Vec<Timed>) {
-        let ip = "1.128.0.77";
-        let identity = self.new_identity();
-        let pool = self.pool_id.clone();
-        let agent = MOBILE_AGENTS[0];
-        out.push(self.get_id(t0, &pool, &identity, None, ip, agent));
-        let (event, issued) = self.get_credentials(t0 + MICROS, &pool, &identity, None, ip, agent);
-        out.push(event);
-        let principal = self.pool_principal(
-            GUEST_ROLE,
-            &issued,
-            &pool,
-            &identity,
-            vec!["unauthenticated".into()],
-        );
-        for index in 0..240 {
-            let photo = format!("p-{:05}", index % 300);
-            out.push(self.s3_object(
-                t0 + 2 * MICROS + index * 4 * MICROS,
-                &principal,
-                "GetObject",
-                &format!("public/photos/{photo}.jpg"),
-                ip,
-                agent,
-                false,
-            ));
-        }
-    }
-
-    /// Trap: a café's guests behind one NAT address (normal volume each).
-    fn shared_nat_guests(&mut self, t0: i64, out: &mut Vec<Timed>) {
-        for index in 0..14 {
-            let start = t0 + index * 240 * MICROS;
-            self.guest_session(start, Some("198.51.100.77".into()), out, usize::MAX);
-        }
-    }
-
-    /// A signed-in user reaching for another identity's data.
-    fn cross_identity(&mut self, t0: i64, out: &mut Vec<Timed>) {
-        let attacker = self.users[1].clone();
-        let victim = self.users[2].identity_id.clone();
-        let victim2 = self.users[3].identity_id.clone();
-        let pool = self.pool_id.clone();
-        let ip = attacker.home_ip.clone();
-        let agent = attacker.user_agent.clone();
-        let (event, issued) = self.get_credentials(
-            t0,
-            &pool,
-            &attacker.identity_id,
-            Some(&attacker.provider),
-            &ip,
-            &agent,
-        );
-        out.push(event);
-        let amr = vec![
-            "authenticated".to_string(),
-            attacker.provider.clone(),
-            format!("{}:{}", attacker.provider, attacker.subject),
-        ];
-        let principal =
-            self.pool_principal(attacker.role, &issued, &pool, &attacker.identity_id, amr);
-        let at = |step: i64| t0 + (10 + step * 7) * MICROS;
-        let events = vec![
-            self.s3_object(at(0), &principal, "GetObject", &format!("private/{victim}/passport.jpg"), &ip, &agent, true),
-            self.s3_list(at(1), &principal, &format!("private/{victim}/"), &ip, &agent, true),
-            self.s3_object(at(2), &principal, "GetObject", &format!("private/{}/id-card.png", victim2.replace(':', "%3A")), &ip, &agent, true),
-            self.s3_object(at(3), &principal, "PutObject", &format!("protected/{victim}/avatar.png"), &ip, &agent, true),
-            self.dynamodb(at(4), &principal, "GetItem", USER_TABLE, json!({"key": {"userId": victim, "photoId": "00000001"}}), &ip, &agent, true),
-            self.dynamodb(at(5), &principal, "Query", USER_TABLE, json!({"keyConditionExpression": "userId = :u", "expressionAttributeValues": {":u": {"S": victim2}}}), &ip, &agent, true),
-            self.dynamodb(at(6), &principal, "ExecuteStatement", USER_TABLE, json!({"statement": format!("SELECT * FROM UserPhotos WHERE userId = '{victim}'")}), &ip, &agent, true),
-            // The policy variable is missing on UpdateItem: this one succeeds.
-            self.dynamodb(at(7), &principal, "UpdateItem", USER_TABLE, json!({"key": {"userId": victim, "photoId": "00000001"}, "updateExpression": "SET caption = :c", "returnConsumedCapacity": "NONE"}), &ip, &agent, false),
-        ];
-        out.extend(events);
-    }
-
-    /// AssumeRoleWithWebIdentity with a token from someone else's pool.
-    fn foreign_pool(&mut self, t0: i64, out: &mut Vec<Timed>) {
-        let ip = "67.43.156.14";
-        let foreign = self.foreign_pool_ids[0].clone();
-        let identity = format!("{REGION}:{}", uuid(&mut self.rng));
-        let (event, issued) = self.assume_role_with_web_identity(
-            t0, &foreign, &identity, AUTH_ROLE, ip, BOTO_AGENT, false,
-        );
-        out.push(event);
-        let issued = issued.expect("succeeds");
-        let amr = vec![
-            "authenticated".to_string(),
-            "accounts.google.com".to_string(),
-        ];
-        let principal = self.pool_principal(AUTH_ROLE, &issued, &foreign, &identity, amr);
-        out.push(self.s3_list(
-            t0 + 20 * MICROS,
-            &principal,
-            "photos/",
-            ip,
-            BOTO_AGENT,
-            true,
-        ));
-        out.push(self.s3_object(
-            t0 + 30 * MICROS,
-            &principal,
-            "GetObject",
-            "public/photos/p-00042.jpg",
-            ip,
-            BOTO_AGENT,
-            false,
-        ));
-        let other = self.foreign_pool_ids[1].clone();
-        let identity = format!("eu-west-1:{}", uuid(&mut self.rng));
-        let (event, _) = self.assume_role_with_web_identity(
-            t0 + 120 * MICROS,
-            &other,
-            &identity,
-            ENTERPRISE_ROLE,
-            ip,
-            BOTO_AGENT,
-            true,
-        );
-        out.push(event);
-    }
-
-    /// Credentials issued in one country and used from another; and the
-    /// trap: a phone moving between addresses of one ASN.
-    fn credential_reuse(&mut self, t0: i64, out: &mut Vec<Timed>) {
-        let pool = self.pool_id.clone();
-        let victim = self.users[5].clone();
-        let amr = vec!["authenticated".to_string(), victim.provider.clone()];
-        let (event, issued) = self.get_credentials(
-            t0,
-            &pool,
-            &victim.identity_id,
-            Some(&victim.provider),
-            "81.2.69.160",
-            &victim.user_agent,
-        );
-        out.push(event);
-        let principal = self.pool_principal(victim.role, &issued, &pool, &victim.identity_id, amr);
-        let id = victim.identity_id.clone();
-        out.push(self.s3_object(
-            t0 + 30 * MICROS,
-            &principal,
-            "GetObject",
-            &format!("photos/{id}/a1.jpg"),
-            "81.2.69.160",
-            &victim.user_agent,
-            false,
-        ));
-        for index in 0..6 {
-            out.push(self.s3_object(
-                t0 + (600 + index * 20) * MICROS,
-                &principal,
-                "GetObject",
-                &format!("photos/{id}/b{index}.jpg"),
-                "175.16.199.61",
-                BOTO_AGENT,
-                false,
-            ));
-        }
-        let mover = self.users[6].clone();
-        let amr = vec!["authenticated".to_string(), mover.provider.clone()];
-        let (event, issued) = self.get_credentials(
-            t0 + 60 * MICROS,
-            &pool,
-            &mover.identity_id,
-            Some(&mover.provider),
-            "1.128.0.10",
-            &mover.user_agent,
-        );
-        out.push(event);
-        let principal = self.pool_principal(mover.role, &issued, &pool, &mover.identity_id, amr);
-        let id = mover.identity_id.clone();
-        for index in 0..4 {
-            let ip = if index < 2 {
-                "1.128.0.10"
-            } else {
-                "1.130.44.7"
-            };
-            out.push(self.s3_object(
-                t0 + (90 + index * 300) * MICROS,
-                &principal,
-                "GetObject",
-                &format!("photos/{id}/m{index}.jpg"),
-                ip,
-                &mover.user_agent,
-                false,
-            ));
-        }
-    }
-
-    /// A signed-in identity denied again and again across services.
-    fn denial_storm(&mut self, t0: i64, out: &mut Vec<Timed>) {
-        let user = self.users[8].clone();
-        let pool = self.pool_id.clone();
-        let (event, issued) = self.get_credentials(
-            t0,
-            &pool,
-            &user.identity_id,
-            Some(&user.provider),
-            &user.home_ip,
-            &user.user_agent,
-        );
-        out.push(event);
-        let amr = vec!["authenticated".to_string(), user.provider.clone()];
-        let principal = self.pool_principal(user.role, &issued, &pool, &user.identity_id, amr);
-        for index in 0..36 {
-            let t = t0 + (10 + index * 15) * MICROS;
-            let event = match index % 3 {
-                0 => self.dynamodb(
-                    t,
-                    &principal,
-                    "Scan",
-                    CATALOG_TABLE,
-                    json!({"limit": 100}),
-                    &user.home_ip,
-                    &user.user_agent,
-                    true,
-                ),
-                1 => self.s3_list(
-                    t,
-                    &principal,
-                    "photos/",
-                    &user.home_ip,
-                    &user.user_agent,
-                    true,
-                ),
-                _ => self.generic(
-                    t,
-                    &principal,
-                    "lambda.amazonaws.com",
-                    "Invoke",
-                    &user.home_ip,
-                    &user.user_agent,
-                    Some((
-                        "AccessDeniedException",
-                        "not authorized to perform: lambda:InvokeFunction",
-                    )),
-                ),
-            };
-            out.push(event);
-        }
-    }
-
-    /// Pool settings that widen access.
-    fn config_changes(&mut self, t0: i64, out: &mut Vec<Timed>) {
-        let admin = Principal::IamUser {
-            account: ACCOUNT.into(),
-            name: "deploy-bot".into(),
-            user_id: "AIDAEXAMPLEDEPLOYBOT1".into(),
-            access_key: "AKIAEXAMPLEDEPLOYBOT".into(),
-        };
-        let pool = self.pool_id.clone();
-        let staging = self.staging_pool_id.clone();
-        let ip = "203.0.113.50";
-        let providers = json!({"accounts.google.com": "123456789012-example.apps.googleusercontent.com", "graph.facebook.com": "1234567890"});
-        out.push(self.pool_admin(t0, &admin, "UpdateIdentityPool", json!({"identityPoolId": pool, "identityPoolName": "PhotoShare", "allowUnauthenticatedIdentities": true, "allowClassicFlow": true, "supportedLoginProviders": providers}), json!({"identityPoolId": pool, "identityPoolName": "PhotoShare", "allowUnauthenticatedIdentities": true, "allowClassicFlow": true, "supportedLoginProviders": providers}), false, ip));
-        out.push(self.pool_admin(t0 + 60 * MICROS, &admin, "SetIdentityPoolRoles", json!({"identityPoolId": pool, "roles": {"authenticated": format!("arn:aws:iam::{ACCOUNT}:role/{AUTH_ROLE}"), "unauthenticated": format!("arn:aws:iam::{ACCOUNT}:role/PhotoShareAdminRole")}, "roleMappings": {"cognito-idp.us-east-1.amazonaws.com/us-east-1_Ph0t0Shr1:1example": {"type": "Token", "ambiguousRoleResolution": "AuthenticatedRole"}}}), Value::Null, false, ip));
-        out.push(self.pool_admin(t0 + 120 * MICROS, &admin, "CreateIdentityPool", json!({"identityPoolName": "PhotoShareStaging", "allowUnauthenticatedIdentities": true, "allowClassicFlow": false}), json!({"identityPoolId": staging, "identityPoolName": "PhotoShareStaging", "allowUnauthenticatedIdentities": true, "allowClassicFlow": false}), false, ip));
-        out.push(self.pool_admin(
-            t0 + 180 * MICROS,
-            &admin,
-            "DeleteIdentityPool",
-            json!({"identityPoolId": staging}),
-            Value::Null,
-            false,
-            ip,
-        ));
-    }
 }
 
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -1388,7 +922,7 @@ pub fn uuid(rng: &mut ChaCha8Rng) -> String {
 
 /// An address from a handful of consumer ISP blocks (outside the GeoIP test networks).
 /// The app stack of the device behind a guest identity: fixed per identity.
-fn device_agent(identity: &str) -> &'static str {
+pub(crate) fn device_agent(identity: &str) -> &'static str {
     MOBILE_AGENTS[(fnv1a(identity) % MOBILE_AGENTS.len() as u64) as usize]
 }
 

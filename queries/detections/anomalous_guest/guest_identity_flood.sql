@@ -42,6 +42,8 @@ WITH minted AS (
     WHERE event_source = 'cognito-identity.amazonaws.com'
       AND event_name IN ('GetId', 'GetCredentialsForIdentity', 'GetOpenIdToken')
       AND auth_type = 'unauthenticated'
+      -- A failed call created nothing (guessed ids are identity_id_enumeration's).
+      AND error_code IS NULL
       AND source_ip IS NOT NULL
       AND identity_id IS NOT NULL
 ),

@@ -17,7 +17,8 @@ session's (login provider, role) with the pool's history (`pool_role_usage`, bef
 - a role the pool never gave anyone, asked for with `customRoleArn`: high; without it: medium
   (a new mapping or a release);
 - a `customRoleArn` that Cognito refused: medium (an attempt).
-Only pools with signed-in history count (before that, nothing is known). One finding per pool,
+Only pools whose signed-in identities were first seen `min_pool_age_hours` before count: a
+lake's first day teaches the mapping. One finding per pool,
 provider and role; every issuance and call of that hour is evidence.
 """
 references = [
@@ -31,6 +32,8 @@ A release that adds a login provider or a role mapping: the first users of the n
 one finding (per pair, not per user); review the pool's role mapping and suppress it. A
 provider renamed (a new user pool id) looks like a new provider holding the old one's role.
 """
+[tunables]
+min_pool_age_hours = 24
 ---*/
 WITH signed_in AS (
     SELECT identity_id, identity_pool_id, coalesce(login_provider, '') AS login_provider, role_arn,
@@ -65,6 +68,7 @@ before AS (
            bool_or(u.login_provider <> p.login_provider AND u.role_arn = p.role_arn) AS other_providers_role,
            bool_or(u.role_arn = p.role_arn) AS known_role,
            bool_or(u.login_provider = p.login_provider AND u.role_arn <> p.role_arn) AS provider_had_other_role,
+           min(u.first_seen) AS pool_first_seen,
            array_to_string(array_sort(array_agg(DISTINCT u.login_provider) FILTER (WHERE u.role_arn = p.role_arn AND u.login_provider <> p.login_provider)), ', ') AS role_owners
     FROM pairs p
     JOIN pool_role_usage u
@@ -83,6 +87,7 @@ flagged AS (
     -- pool_access_widened's, when the provider was added): only a provider whose users held
     -- another role, or that asked for this one, crosses over.
     WHERE NOT known_pair
+      AND pool_first_seen < to_timestamp_micros(CAST(hour AS BIGINT) - {{min_pool_age_hours}} * 3600000000)
       AND ((other_providers_role AND (provider_had_other_role OR custom_role)) OR NOT known_role)
 ),
 granted AS (

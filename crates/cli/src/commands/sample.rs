@@ -1,4 +1,4 @@
-//! `poolsight sample --out DIR [--events N] [--seed S]`.
+//! `poolsight sample --out DIR [--events N] [--seed S] [--labels FILE]`.
 
 use anyhow::{Context, Result};
 use chrono::NaiveDate;
@@ -22,6 +22,15 @@ pub fn run(args: &SampleArgs) -> Result<u8> {
     };
     let summary = generate(&args.out, &options)
         .with_context(|| format!("write sample to {}", args.out.display()))?;
+    if let Some(path) = &args.labels {
+        let lines: String = summary
+            .labels
+            .iter()
+            .map(|label| format!("{}\n", label.to_json()))
+            .collect();
+        std::fs::write(path, lines)
+            .with_context(|| format!("write labels to {}", path.display()))?;
+    }
     println!(
         "wrote {} events ({} of them attacks and traps) in {} files, {:.1} MB gzipped, under {}{}",
         summary.events,
