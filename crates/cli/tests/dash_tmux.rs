@@ -262,7 +262,7 @@ fn dash_in_a_real_terminal() {
     let screen = String::from_utf8_lossy(&print.stdout);
     assert_eq!(screen.lines().count(), 30);
     assert!(
-        screen.contains("poolsight › Overview") && screen.contains("18 total"),
+        screen.contains("poolsight › Overview") && screen.contains("28 total"),
         "{screen}"
     );
     assert!(!screen.contains("loading"), "{screen}");
