@@ -410,6 +410,71 @@ impl World {
         }
     }
 
+    /// A guest's credentials (`GetCredentialsForIdentity` at `t` in the app's pool), and the
+    /// principal its calls carry.
+    pub(crate) fn guest_credentials(
+        &mut self,
+        t: i64,
+        identity: &str,
+        ip: &str,
+        agent: &str,
+        out: &mut Vec<Timed>,
+    ) -> Principal {
+        let pool = self.pool_id.clone();
+        let (event, issued) = self.get_credentials(t, &pool, identity, None, ip, agent);
+        out.push(event);
+        self.pool_principal(
+            GUEST_ROLE,
+            &issued,
+            &pool,
+            identity,
+            vec!["unauthenticated".into()],
+        )
+    }
+
+    /// A new guest identity: `GetId` at `t`, its credentials a second later.
+    pub(crate) fn new_guest(
+        &mut self,
+        t: i64,
+        ip: &str,
+        agent: &str,
+        out: &mut Vec<Timed>,
+    ) -> (String, Principal) {
+        let identity = self.new_identity();
+        let pool = self.pool_id.clone();
+        out.push(self.get_id(t, &pool, &identity, None, ip, agent));
+        let principal = self.guest_credentials(t + MICROS, &identity, ip, agent, out);
+        (identity, principal)
+    }
+
+    /// A signed-in user's credentials (`GetCredentialsForIdentity` with its login, from `ip`),
+    /// and the principal its calls carry: `amr` names the provider, and its subject when
+    /// `with_subject`.
+    pub(crate) fn user_credentials(
+        &mut self,
+        t: i64,
+        user: &User,
+        ip: &str,
+        with_subject: bool,
+        out: &mut Vec<Timed>,
+    ) -> Principal {
+        let pool = self.pool_id.clone();
+        let (event, issued) = self.get_credentials(
+            t,
+            &pool,
+            &user.identity_id,
+            Some(&user.provider),
+            ip,
+            &user.user_agent,
+        );
+        out.push(event);
+        let mut amr = vec!["authenticated".to_string(), user.provider.clone()];
+        if with_subject {
+            amr.push(format!("{}:{}", user.provider, user.subject));
+        }
+        self.pool_principal(user.role, &issued, &pool, &user.identity_id, amr)
+    }
+
     pub fn backend_principal(&mut self, role: &str, session: &str, t: i64) -> Principal {
         Principal::Role {
             account: ACCOUNT.into(),
@@ -623,15 +688,7 @@ impl World {
             out.push(self.get_id(t, &pool, &identity, None, &ip, &agent));
             t += self.rng.random_range(100_000..900_000);
         }
-        let (credentials, issued) = self.get_credentials(t, &pool, &identity, None, &ip, &agent);
-        out.push(credentials);
-        let principal = self.pool_principal(
-            GUEST_ROLE,
-            &issued,
-            &pool,
-            &identity,
-            vec!["unauthenticated".into()],
-        );
+        let principal = self.guest_credentials(t, &identity, &ip, &agent, out);
         let reads = self.rng.random_range(1..9);
         for _ in 0..reads {
             if out.len() >= budget {

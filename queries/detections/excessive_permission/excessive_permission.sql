@@ -35,7 +35,7 @@ or secrets with pool credentials by design (they should not: anyone can) — nar
 `sensitive_actions`, and fix the role.
 """
 [tunables]
-sensitive_actions = "^(iam|organizations|cloudtrail|sso|account):|^(secretsmanager:(GetSecretValue|ListSecrets|BatchGetSecretValue)|ssm:(GetParameter|GetParameters|GetParametersByPath|DescribeParameters)|s3:(ListBuckets|GetBucketPolicy|GetBucketAcl)|lambda:(List|Get|Update|Create|Delete|Add|Put|Invoke(Async)?$)|kms:|ec2:(Describe|Get)|logs:(Describe|Get|FilterLogEvents|StartQuery)|dynamodb:(ListTables|DescribeTable|ListBackups|ExportTableToPointInTime)|cognito-idp:(Admin|List)|sts:GetSessionToken|sts:GetFederationToken|sns:List|sqs:List)"
+sensitive_actions = "^(iam|organizations|cloudtrail|sso|account):|^(secretsmanager:(GetSecretValue|ListSecrets|BatchGetSecretValue)|ssm:(GetParameter|GetParameters|GetParametersByPath|DescribeParameters)|s3:(ListBuckets|GetBucketPolicy|GetBucketAcl)|lambda:(List|Get|Update|Create|Delete|Add|Put)|kms:|ec2:(Describe|Get)|logs:(Describe|Get|FilterLogEvents|StartQuery)|dynamodb:(ListTables|DescribeTable|ListBackups|ExportTableToPointInTime)|cognito-idp:(Admin|List)|sts:GetSessionToken|sts:GetFederationToken|sns:List|sqs:List)"
 app_kms_keys = "^$"
 min_known_actions = 3
 min_role_age_hours = 24
@@ -53,9 +53,7 @@ sensitive AS (
     SELECT * FROM succeeded
     WHERE chain_depth = 0
       AND ((regexp_like(action, {{sensitive_actions}})
-            AND NOT (action LIKE 'kms:%' AND regexp_like(coalesce(resource, ''), {{app_kms_keys}}) AND resource IS NOT NULL)
-            -- Invoking a function is what apps do; only the ones named above count.
-            AND NOT (action LIKE 'lambda:Invoke%'))
+            AND NOT (action LIKE 'kms:%' AND regexp_like(coalesce(resource, ''), {{app_kms_keys}}) AND resource IS NOT NULL))
            OR whole_table)
 ),
 sensitive_findings AS (

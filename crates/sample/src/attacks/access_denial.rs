@@ -8,18 +8,7 @@ impl World {
     /// A signed-in identity denied again and again across services.
     pub(super) fn denial_storm(&mut self, t0: i64, out: &mut Vec<Timed>) {
         let user = self.users[8].clone();
-        let pool = self.pool_id.clone();
-        let (event, issued) = self.get_credentials(
-            t0,
-            &pool,
-            &user.identity_id,
-            Some(&user.provider),
-            &user.home_ip,
-            &user.user_agent,
-        );
-        out.push(event);
-        let amr = vec!["authenticated".to_string(), user.provider.clone()];
-        let principal = self.pool_principal(user.role, &issued, &pool, &user.identity_id, amr);
+        let principal = self.user_credentials(t0, &user, &user.home_ip, false, out);
         for index in 0..36 {
             let t = t0 + (10 + index * 15) * MICROS;
             let event = match index % 3 {

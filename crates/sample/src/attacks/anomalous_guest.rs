@@ -5,27 +5,15 @@ use rand::Rng;
 use serde_json::json;
 
 use crate::scenario::{
-    Probe, Timed, World, BOTO_AGENT, CATALOG_TABLE, CLI_AGENT, CURL_AGENT, GUEST_ROLE, MICROS,
-    MOBILE_AGENTS, USER_TABLE,
+    Probe, Timed, World, BOTO_AGENT, CATALOG_TABLE, CLI_AGENT, CURL_AGENT, MICROS, MOBILE_AGENTS,
+    USER_TABLE,
 };
 
 impl World {
     /// A guest identity used from a script to enumerate permissions.
     pub(super) fn guest_enumeration(&mut self, t0: i64, out: &mut Vec<Timed>) {
         let ip = "175.16.199.23";
-        let identity = self.new_identity();
-        let pool = self.pool_id.clone();
-        out.push(self.get_id(t0, &pool, &identity, None, ip, BOTO_AGENT));
-        let (event, issued) =
-            self.get_credentials(t0 + MICROS, &pool, &identity, None, ip, BOTO_AGENT);
-        out.push(event);
-        let principal = self.pool_principal(
-            GUEST_ROLE,
-            &issued,
-            &pool,
-            &identity,
-            vec!["unauthenticated".into()],
-        );
+        let (_, principal) = self.new_guest(t0, ip, BOTO_AGENT, out);
         let denied = (
             "AccessDenied",
             "User is not authorized to perform this operation",
@@ -175,19 +163,8 @@ impl World {
     /// A guest writes where only signed-in users should.
     pub(super) fn guest_writes(&mut self, t0: i64, out: &mut Vec<Timed>) {
         let ip = "216.160.83.58";
-        let identity = self.new_identity();
-        let pool = self.pool_id.clone();
         let agent = MOBILE_AGENTS[3];
-        out.push(self.get_id(t0, &pool, &identity, None, ip, agent));
-        let (event, issued) = self.get_credentials(t0 + MICROS, &pool, &identity, None, ip, agent);
-        out.push(event);
-        let principal = self.pool_principal(
-            GUEST_ROLE,
-            &issued,
-            &pool,
-            &identity,
-            vec!["unauthenticated".into()],
-        );
+        let (_, principal) = self.new_guest(t0, ip, agent, out);
         out.push(self.s3_object(
             t0 + 10 * MICROS,
             &principal,

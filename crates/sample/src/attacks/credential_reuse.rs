@@ -6,19 +6,8 @@ use crate::scenario::{Timed, World, BOTO_AGENT, MICROS};
 impl World {
     /// Credentials issued in one country and used from another.
     pub(super) fn credential_theft(&mut self, t0: i64, out: &mut Vec<Timed>) {
-        let pool = self.pool_id.clone();
         let victim = self.users[5].clone();
-        let amr = vec!["authenticated".to_string(), victim.provider.clone()];
-        let (event, issued) = self.get_credentials(
-            t0,
-            &pool,
-            &victim.identity_id,
-            Some(&victim.provider),
-            "81.2.69.160",
-            &victim.user_agent,
-        );
-        out.push(event);
-        let principal = self.pool_principal(victim.role, &issued, &pool, &victim.identity_id, amr);
+        let principal = self.user_credentials(t0, &victim, "81.2.69.160", false, out);
         let id = victim.identity_id.clone();
         out.push(self.s3_object(
             t0 + 30 * MICROS,
@@ -45,19 +34,8 @@ impl World {
     /// Trap: a phone moving between addresses of one ASN while its key is live (staged a minute
     /// after the theft).
     pub(super) fn cell_tower_mover(&mut self, t0: i64, out: &mut Vec<Timed>) {
-        let pool = self.pool_id.clone();
         let mover = self.users[6].clone();
-        let amr = vec!["authenticated".to_string(), mover.provider.clone()];
-        let (event, issued) = self.get_credentials(
-            t0,
-            &pool,
-            &mover.identity_id,
-            Some(&mover.provider),
-            "1.128.0.10",
-            &mover.user_agent,
-        );
-        out.push(event);
-        let principal = self.pool_principal(mover.role, &issued, &pool, &mover.identity_id, amr);
+        let principal = self.user_credentials(t0, &mover, "1.128.0.10", false, out);
         let id = mover.identity_id.clone();
         for index in 0..4 {
             let ip = if index < 2 {

@@ -11,25 +11,9 @@ impl World {
         let attacker = self.users[1].clone();
         let victim = self.users[2].identity_id.clone();
         let victim2 = self.users[3].identity_id.clone();
-        let pool = self.pool_id.clone();
         let ip = attacker.home_ip.clone();
         let agent = attacker.user_agent.clone();
-        let (event, issued) = self.get_credentials(
-            t0,
-            &pool,
-            &attacker.identity_id,
-            Some(&attacker.provider),
-            &ip,
-            &agent,
-        );
-        out.push(event);
-        let amr = vec![
-            "authenticated".to_string(),
-            attacker.provider.clone(),
-            format!("{}:{}", attacker.provider, attacker.subject),
-        ];
-        let principal =
-            self.pool_principal(attacker.role, &issued, &pool, &attacker.identity_id, amr);
+        let principal = self.user_credentials(t0, &attacker, &ip, true, out);
         let at = |step: i64| t0 + (10 + step * 7) * MICROS;
         let events = vec![
             self.s3_object(at(0), &principal, "GetObject", &format!("private/{victim}/passport.jpg"), &ip, &agent, true),

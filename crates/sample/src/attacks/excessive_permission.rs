@@ -9,19 +9,8 @@ impl World {
     /// Pool credentials succeeding at reading parameters and a secret.
     pub(super) fn secrets_read(&mut self, t0: i64, out: &mut Vec<Timed>) {
         let user = self.users[21].clone();
-        let pool = self.pool_id.clone();
         let ip = "175.16.199.37";
-        let (event, issued) = self.get_credentials(
-            t0,
-            &pool,
-            &user.identity_id,
-            Some(&user.provider),
-            ip,
-            &user.user_agent,
-        );
-        out.push(event);
-        let amr = vec!["authenticated".to_string(), user.provider.clone()];
-        let principal = self.pool_principal(user.role, &issued, &pool, &user.identity_id, amr);
+        let principal = self.user_credentials(t0, &user, ip, false, out);
         out.push(self.api_call(
             t0 + 10 * MICROS,
             &principal,

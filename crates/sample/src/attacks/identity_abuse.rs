@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use crate::scenario::{device_agent, Timed, World, GUEST_ROLE, MICROS, MOBILE_AGENTS};
+use crate::scenario::{device_agent, Timed, World, MICROS, MOBILE_AGENTS};
 
 impl World {
     /// A guest that used the app the day before gets credentials from a new network and a
@@ -19,16 +19,7 @@ impl World {
         // Its history, half a day earlier.
         let before = t0 - 12 * 3600 * MICROS;
         out.push(self.get_id(before, &pool, &identity, None, home, agent));
-        let (event, issued) =
-            self.get_credentials(before + MICROS, &pool, &identity, None, home, agent);
-        out.push(event);
-        let principal = self.pool_principal(
-            GUEST_ROLE,
-            &issued,
-            &pool,
-            &identity,
-            vec!["unauthenticated".into()],
-        );
+        let principal = self.guest_credentials(before + MICROS, &identity, home, agent, out);
         out.push(self.s3_object(
             before + 5 * MICROS,
             &principal,
@@ -45,15 +36,7 @@ impl World {
             .copied()
             .unwrap_or(MOBILE_AGENTS[0]);
         let ip = "81.2.69.192";
-        let (event, issued) = self.get_credentials(t0, &pool, &identity, None, ip, taker_agent);
-        out.push(event);
-        let principal = self.pool_principal(
-            GUEST_ROLE,
-            &issued,
-            &pool,
-            &identity,
-            vec!["unauthenticated".into()],
-        );
+        let principal = self.guest_credentials(t0, &identity, ip, taker_agent, out);
         out.push(self.s3_list(
             t0 + 10 * MICROS,
             &principal,
@@ -134,17 +117,7 @@ impl World {
         let user = self.users[17].clone();
         let pool = self.pool_id.clone();
         let ip = "175.16.199.36";
-        let (event, issued) = self.get_credentials(
-            t0,
-            &pool,
-            &user.identity_id,
-            Some(&user.provider),
-            ip,
-            &user.user_agent,
-        );
-        out.push(event);
-        let amr = vec!["authenticated".to_string(), user.provider.clone()];
-        let principal = self.pool_principal(user.role, &issued, &pool, &user.identity_id, amr);
+        let principal = self.user_credentials(t0, &user, ip, false, out);
         for page in 0..3 {
             out.push(self.api_call(
                 t0 + (10 + page * 5) * MICROS,

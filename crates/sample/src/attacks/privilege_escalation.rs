@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::records::Principal;
 use crate::scenario::{
-    device_agent, Timed, World, ACCOUNT, AUTH_ROLE, CATALOG_TABLE, ENTERPRISE_ROLE, MICROS,
+    device_agent, Timed, User, World, ACCOUNT, AUTH_ROLE, CATALOG_TABLE, ENTERPRISE_ROLE, MICROS,
 };
 
 /// The role a signed-in session's policy lets it assume (a wildcard `sts:AssumeRole`).
@@ -57,19 +57,8 @@ impl World {
     /// A signed-in session assumes the deploy role and changes a function with it.
     pub(super) fn role_chaining(&mut self, t0: i64, out: &mut Vec<Timed>) {
         let user = self.users[9].clone();
-        let pool = self.pool_id.clone();
         let ip = "175.16.199.34";
-        let (event, issued) = self.get_credentials(
-            t0,
-            &pool,
-            &user.identity_id,
-            Some(&user.provider),
-            ip,
-            &user.user_agent,
-        );
-        out.push(event);
-        let amr = vec!["authenticated".to_string(), user.provider.clone()];
-        let principal = self.pool_principal(user.role, &issued, &pool, &user.identity_id, amr);
+        let principal = self.user_credentials(t0, &user, ip, false, out);
         let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/{DEPLOY_ROLE}");
         let chained_key = self.access_key();
         out.push(self.api_call(
@@ -127,25 +116,17 @@ impl World {
             .nth(3)
             .cloned()
             .expect("Google users");
-        let pool = self.pool_id.clone();
         let role_arn = format!("arn:aws:iam::{ACCOUNT}:role/{ENTERPRISE_ROLE}");
-        let (mut event, issued) = self.get_credentials(
-            t0,
-            &pool,
-            &user.identity_id,
-            Some(&user.provider),
-            &user.home_ip,
-            &user.user_agent,
-        );
-        event.1["requestParameters"]["customRoleArn"] = json!(role_arn);
-        out.push(event);
-        let amr = vec![
-            "authenticated".to_string(),
-            user.provider.clone(),
-            format!("{}:{}", user.provider, user.subject),
-        ];
-        let principal =
-            self.pool_principal(ENTERPRISE_ROLE, &issued, &pool, &user.identity_id, amr);
+        // Cognito honoured the asked-for role: the session holds it.
+        let as_staff = User {
+            role: ENTERPRISE_ROLE,
+            ..user.clone()
+        };
+        let home = user.home_ip.clone();
+        let principal = self.user_credentials(t0, &as_staff, &home, true, out);
+        if let Some((_, issuance)) = out.last_mut() {
+            issuance["requestParameters"]["customRoleArn"] = json!(role_arn);
+        }
         for (index, key) in ["enterprise/reports/q3.pdf", "enterprise/contracts/acme.pdf"]
             .iter()
             .enumerate()
