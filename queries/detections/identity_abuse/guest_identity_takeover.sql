@@ -44,23 +44,44 @@ WITH issued AS (
 candidates AS (
     SELECT DISTINCT identity_id, hour, network, user_agent FROM issued
 ),
--- What each identity was seen with before the hour.
-known AS (
-    SELECT c.identity_id, c.hour, c.network, c.user_agent,
-           bool_or(p.attribute = 'pool') AS existed,
-           bool_or(p.attribute = 'network' AND p.value = c.network) AS known_network,
-           bool_or(p.attribute = 'user_agent' AND p.value = c.user_agent) AS known_agent,
-           array_to_string(array_sort(array_agg(DISTINCT p.value) FILTER (WHERE p.attribute = 'network')), ', ') AS networks_before
+-- What each identity was seen with before the hour, by exact key (identity, attribute, value):
+-- one profile row per candidate at most, never an identity's whole profile per candidate.
+existed AS (
+    SELECT c.*
     FROM candidates c
-    JOIN identity_profile p ON p.identity_id = c.identity_id AND p.first_seen < c.hour
-    GROUP BY c.identity_id, c.hour, c.network, c.user_agent
+    JOIN identity_profile p
+      ON p.identity_id = c.identity_id AND p.attribute = 'pool' AND p.first_seen < c.hour
+),
+new_network AS (
+    SELECT e.*
+    FROM existed e
+    LEFT JOIN identity_profile n
+      ON n.identity_id = e.identity_id AND n.attribute = 'network' AND n.value = e.network
+     AND n.first_seen < e.hour
+    WHERE n.identity_id IS NULL
+),
+new_network_and_agent AS (
+    SELECT x.*
+    FROM new_network x
+    LEFT JOIN identity_profile a
+      ON a.identity_id = x.identity_id AND a.attribute = 'user_agent' AND a.value = x.user_agent
+     AND a.first_seen < x.hour
+    WHERE a.identity_id IS NULL
+),
+-- The networks it used before, for the summary (only the few identities taken).
+networks_before AS (
+    SELECT k.identity_id, k.hour,
+           array_to_string(array_sort(array_agg(DISTINCT p.value)), ', ') AS networks_before
+    FROM (SELECT DISTINCT identity_id, hour FROM new_network_and_agent) k
+    JOIN identity_profile p ON p.identity_id = k.identity_id AND p.attribute = 'network' AND p.first_seen < k.hour
+    GROUP BY k.identity_id, k.hour
 ),
 taken AS (
-    SELECT i.*, k.networks_before
-    FROM issued i
-    JOIN known k ON k.identity_id = i.identity_id AND k.hour = i.hour
-                AND k.network = i.network AND k.user_agent = i.user_agent
-    WHERE k.existed AND NOT k.known_network AND NOT k.known_agent
+    SELECT i.*, b.networks_before
+    FROM new_network_and_agent k
+    JOIN issued i ON i.identity_id = k.identity_id AND i.hour = k.hour
+                 AND i.network = k.network AND i.user_agent = k.user_agent
+    LEFT JOIN networks_before b ON b.identity_id = k.identity_id AND b.hour = k.hour
 ),
 used AS (
     SELECT a.identity_id, t.day, a.event_id, a.event_time, a.source_ip, a.action
