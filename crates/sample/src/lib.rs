@@ -22,7 +22,7 @@ use flate2::Compression;
 use rand::Rng;
 use serde_json::{json, Value};
 
-use scenario::{format_time, uuid, World, ACCOUNT, REGION};
+use scenario::{format_time, uuid, World, ACCOUNT, MICROS, REGION};
 
 /// Errors of the generator.
 #[derive(Debug, thiserror::Error)]
@@ -94,7 +94,6 @@ pub struct SampleSummary {
 }
 
 const WINDOW_SECONDS: i64 = 300;
-const MICROS: i64 = 1_000_000;
 
 /// Writes the sample under `out`.
 pub fn generate(out: &Path, options: &SampleOptions) -> Result<SampleSummary, SampleError> {

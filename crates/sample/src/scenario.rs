@@ -476,13 +476,24 @@ impl World {
     }
 
     pub fn backend_principal(&mut self, role: &str, session: &str, t: i64) -> Principal {
+        let access_key = self.access_key();
+        Self::role_session(role, session, access_key, t - 600 * MICROS)
+    }
+
+    /// A session of an IAM role of the account, signed with `access_key` issued at `issued_at`.
+    pub(crate) fn role_session(
+        role: &str,
+        session: &str,
+        access_key: String,
+        issued_at: i64,
+    ) -> Principal {
         Principal::Role {
             account: ACCOUNT.into(),
             role: role.into(),
             role_id: Self::role_id(role),
             session: session.into(),
-            access_key: self.access_key(),
-            issued_at: format_time(t - 600 * MICROS),
+            access_key,
+            issued_at: format_time(issued_at),
         }
     }
 

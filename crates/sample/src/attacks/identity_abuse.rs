@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use crate::scenario::{device_agent, Timed, World, MICROS, MOBILE_AGENTS};
+use crate::scenario::{device_agent, Timed, World, BOTO_AGENT, CURL_AGENT, MICROS, MOBILE_AGENTS};
 
 impl World {
     /// A guest that used the app the day before gets credentials from a new network and a
@@ -62,14 +62,8 @@ impl World {
         let ip = "175.16.199.35";
         for index in 0..30 {
             let guess = self.new_identity();
-            let (mut event, _) = self.get_credentials(
-                t0 + index * 8 * MICROS,
-                &pool,
-                &guess,
-                None,
-                ip,
-                crate::scenario::CURL_AGENT,
-            );
+            let (mut event, _) =
+                self.get_credentials(t0 + index * 8 * MICROS, &pool, &guess, None, ip, CURL_AGENT);
             let (code, message) = if index % 3 == 0 {
                 (
                     "NotAuthorizedException",
@@ -127,7 +121,7 @@ impl World {
                 json!({"identityPoolId": pool, "maxResults": 60}),
                 json!({"identityPoolId": pool}),
                 ip,
-                crate::scenario::BOTO_AGENT,
+                BOTO_AGENT,
                 None,
             ));
         }
@@ -140,7 +134,7 @@ impl World {
             json!({"identityIdsToDelete": victims}),
             json!({"unprocessedIdentityIds": []}),
             ip,
-            crate::scenario::BOTO_AGENT,
+            BOTO_AGENT,
             None,
         ));
     }
@@ -157,7 +151,7 @@ impl World {
             json!({"identityIdsToDelete": stale}),
             json!({"unprocessedIdentityIds": []}),
             "10.0.12.34",
-            crate::scenario::BOTO_AGENT,
+            BOTO_AGENT,
             None,
         ));
     }

@@ -5,9 +5,9 @@
 
 use serde_json::json;
 
-use crate::records::Principal;
 use crate::scenario::{
-    device_agent, Timed, User, World, ACCOUNT, AUTH_ROLE, CATALOG_TABLE, ENTERPRISE_ROLE, MICROS,
+    device_agent, Timed, User, World, ACCOUNT, AUTH_ROLE, BOTO_AGENT, CATALOG_TABLE,
+    ENTERPRISE_ROLE, MICROS,
 };
 
 /// The role a signed-in session's policy lets it assume (a wildcard `sts:AssumeRole`).
@@ -72,17 +72,10 @@ impl World {
                 "assumedRoleUser": {"assumedRoleId": format!("{}:x", Self::role_id(DEPLOY_ROLE)), "arn": format!("arn:aws:sts::{ACCOUNT}:assumed-role/{DEPLOY_ROLE}/x")}
             }),
             ip,
-            crate::scenario::BOTO_AGENT,
+            BOTO_AGENT,
             None,
         ));
-        let chained = Principal::Role {
-            account: ACCOUNT.into(),
-            role: DEPLOY_ROLE.into(),
-            role_id: Self::role_id(DEPLOY_ROLE),
-            session: "x".into(),
-            access_key: chained_key,
-            issued_at: crate::scenario::format_time(t0 + 10 * MICROS),
-        };
+        let chained = Self::role_session(DEPLOY_ROLE, "x", chained_key, t0 + 10 * MICROS);
         out.push(self.api_call(
             t0 + 20 * MICROS,
             &chained,
@@ -91,7 +84,7 @@ impl World {
             json!({}),
             serde_json::Value::Null,
             ip,
-            crate::scenario::BOTO_AGENT,
+            BOTO_AGENT,
             None,
         ));
         out.push(self.api_call(
@@ -102,7 +95,7 @@ impl World {
             json!({"functionName": "photoshare-thumbnail", "environment": {"variables": "HIDDEN_DUE_TO_SECURITY_REASONS"}}),
             serde_json::Value::Null,
             ip,
-            crate::scenario::BOTO_AGENT,
+            BOTO_AGENT,
             None,
         ));
     }
