@@ -15,7 +15,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
             walk(&path, out);
         } else if path
             .extension()
-            .is_some_and(|e| e == "sql" || e == "jsonl" || e == "toml")
+            .is_some_and(|e| e == "sql" || e == "jsonl" || e == "toml" || e == "json")
         {
             out.push(path);
         }

@@ -59,6 +59,42 @@ pub enum Command {
     Dash(DashArgs),
     /// Merge the small Parquet files of each events partition (atomic; `run` does it too).
     Compact(CompactArgs),
+    /// Snapshot the identity pools, their roles and policies, and the trails into the lake.
+    Inventory(InventoryArgs),
+    /// What the trails record against what poolsight needs; exit 1 on a gap.
+    Coverage(CoverageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InventoryArgs {
+    /// The lake folder (default: the config's `lake`, else ./poolsight-lake).
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
+    /// Store this snapshot (JSON, as written under inventory/_snapshots/)
+    /// instead of calling AWS: an inventory taken elsewhere.
+    #[arg(long, value_name = "FILE")]
+    pub from_file: Option<PathBuf>,
+    /// Print the summary as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CoverageArgs {
+    /// The lake folder (default: the config's `lake`, else ./poolsight-lake).
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = CoverageFormat::Table)]
+    pub format: CoverageFormat,
+    /// A source whose newest event is this far behind the lake's newest is stale (`30m`, `6h`, `2d`).
+    #[arg(long, default_value = "6h")]
+    pub stale_after: String,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CoverageFormat {
+    Table,
+    Json,
 }
 
 #[derive(Debug, Args)]

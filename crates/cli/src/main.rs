@@ -32,6 +32,8 @@ fn main() -> ExitCode {
             Command::State(args) => commands::state::run(args, &config),
             Command::Dash(args) => commands::dash::run(args, &config),
             Command::Compact(args) => commands::compact::run(args, &config),
+            Command::Inventory(args) => commands::inventory::run(args, &config),
+            Command::Coverage(args) => commands::coverage::run(args, &config),
         });
     match result {
         Ok(code) => ExitCode::from(code),

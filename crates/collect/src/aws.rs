@@ -22,6 +22,32 @@ pub struct AwsSettings {
     pub endpoint_url: Option<String>,
     /// Attempts per request (the SDK's retries included).
     pub max_attempts: u32,
+    /// `[aws.endpoint_urls]`: per-service endpoints over `endpoint_url`.
+    pub endpoint_urls: std::collections::BTreeMap<String, String>,
+}
+
+impl AwsSettings {
+    /// `[aws]` of a config, with `max_attempts`.
+    pub fn from_config(config: &poolsight_config::Config, max_attempts: u32) -> Self {
+        Self {
+            profile: config.aws.profile.clone(),
+            region: config.aws.region.clone(),
+            endpoint_url: config.aws.endpoint_url.clone(),
+            max_attempts,
+            endpoint_urls: config.aws.endpoint_urls.clone(),
+        }
+    }
+
+    /// The endpoint of `service` (`s3`, `logs`, `cloudtrail`,
+    /// `cognito_identity`, `iam`, `sts`) when one is set for it alone.
+    pub fn endpoint_for(&self, service: &str) -> Option<&str> {
+        self.endpoint_urls.get(service).map(String::as_str)
+    }
+
+    /// Whether any endpoint is overridden (emulators: path-style S3).
+    pub fn uses_emulator(&self) -> bool {
+        self.endpoint_url.is_some() || self.endpoint_for("s3").is_some()
+    }
 }
 
 /// Loads the shared SDK config (credentials from the default chain).
@@ -73,42 +99,49 @@ impl Intercept for RequestCounter {
 /// An S3 client; path-style addressing when an endpoint is set (emulators).
 pub fn s3_client(
     config: &SdkConfig,
+    settings: &AwsSettings,
     region: Option<&str>,
-    path_style: bool,
     counter: &RequestCounter,
 ) -> aws_sdk_s3::Client {
     let mut builder = aws_sdk_s3::config::Builder::from(config)
-        .force_path_style(path_style)
+        .force_path_style(settings.uses_emulator())
         .interceptor(counter.clone());
     if let Some(region) = region {
         builder = builder.region(Region::new(region.to_string()));
     }
+    if let Some(endpoint) = settings.endpoint_for("s3") {
+        builder = builder.endpoint_url(endpoint);
+    }
     aws_sdk_s3::Client::from_conf(builder.build())
 }
 
-pub fn logs_client(
-    config: &SdkConfig,
-    region: Option<&str>,
-    counter: &RequestCounter,
-) -> aws_sdk_cloudwatchlogs::Client {
-    let mut builder =
-        aws_sdk_cloudwatchlogs::config::Builder::from(config).interceptor(counter.clone());
-    if let Some(region) = region {
-        builder = builder.region(Region::new(region.to_string()));
-    }
-    aws_sdk_cloudwatchlogs::Client::from_conf(builder.build())
+/// Builds a client of one service from the shared config: the request
+/// counter, a region (`None`: the config's), the service's own endpoint.
+macro_rules! service_client {
+    ($name:ident, $krate:ident, $service:literal) => {
+        pub fn $name(
+            config: &SdkConfig,
+            settings: &AwsSettings,
+            region: Option<&str>,
+            counter: &RequestCounter,
+        ) -> $krate::Client {
+            let mut builder = $krate::config::Builder::from(config).interceptor(counter.clone());
+            if let Some(region) = region {
+                builder = builder.region(Region::new(region.to_string()));
+            }
+            if let Some(endpoint) = settings.endpoint_for($service) {
+                builder = builder.endpoint_url(endpoint);
+            }
+            $krate::Client::from_conf(builder.build())
+        }
+    };
 }
 
-pub fn cloudtrail_client(
-    config: &SdkConfig,
-    region: &str,
-    counter: &RequestCounter,
-) -> aws_sdk_cloudtrail::Client {
-    let builder = aws_sdk_cloudtrail::config::Builder::from(config)
-        .interceptor(counter.clone())
-        .region(Region::new(region.to_string()));
-    aws_sdk_cloudtrail::Client::from_conf(builder.build())
-}
+service_client!(logs_client, aws_sdk_cloudwatchlogs, "logs");
+service_client!(cloudtrail_client, aws_sdk_cloudtrail, "cloudtrail");
+service_client!(cognito_client, aws_sdk_cognitoidentity, "cognito_identity");
+service_client!(iam_client, aws_sdk_iam, "iam");
+service_client!(sts_client, aws_sdk_sts, "sts");
 
 /// Whether an SDK error (after the SDK's own retries) is worth another try
 /// later: timeouts, connection failures, responses cut off, throttling and
@@ -193,10 +226,17 @@ where
                 tokio::time::sleep(wait).await;
             }
             Err(error) => {
+                let code = match &error {
+                    SdkError::ServiceError(service) => service.err().code().map(str::to_string),
+                    SdkError::TimeoutError(_) => Some("Timeout".to_string()),
+                    SdkError::DispatchFailure(_) => Some("ConnectionFailed".to_string()),
+                    _ => None,
+                };
                 return Err(crate::CollectError::Aws {
                     operation: operation.to_string(),
+                    code,
                     message: describe(&error),
-                })
+                });
             }
         }
     }

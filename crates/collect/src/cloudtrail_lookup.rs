@@ -82,7 +82,12 @@ pub async fn collect(
     let now = chrono::Utc::now().timestamp_millis();
     let horizon = now - HORIZON_MS;
     for region in &source.regions {
-        let client = aws::cloudtrail_client(&context.sdk, region, &context.counter);
+        let client = aws::cloudtrail_client(
+            &context.sdk,
+            &context.options.aws,
+            Some(region),
+            &context.counter,
+        );
         let limiter = context.limiters.get(
             &context.limiter_key("cloudtrail:LookupEvents", region),
             context.options.lookup_events_tps,

@@ -162,7 +162,12 @@ pub async fn collect(
         .clone()
         .or_else(|| context.options.aws.region.clone())
         .unwrap_or_else(|| "default".into());
-    let client = aws::logs_client(&context.sdk, source.region.as_deref(), &context.counter);
+    let client = aws::logs_client(
+        &context.sdk,
+        &context.options.aws,
+        source.region.as_deref(),
+        &context.counter,
+    );
     let limiter = context.limiters.get(
         &context.limiter_key("logs:FilterLogEvents", &region),
         context.options.filter_log_events_tps,

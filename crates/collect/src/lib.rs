@@ -19,6 +19,7 @@ pub mod aws;
 pub mod checkpoint;
 pub mod cloudtrail_lookup;
 pub mod cloudwatch_logs;
+pub mod inventory;
 pub mod limiter;
 pub mod progress;
 pub mod s3;
@@ -46,7 +47,12 @@ use crate::sink::Sink;
 #[derive(Debug, thiserror::Error)]
 pub enum CollectError {
     #[error("{operation}: {message}")]
-    Aws { operation: String, message: String },
+    Aws {
+        operation: String,
+        /// The service's error code (`AccessDenied`, `ThrottlingException`), when it sent one.
+        code: Option<String>,
+        message: String,
+    },
     #[error(transparent)]
     Ingest(#[from] IngestError),
     #[error("checkpoint {path}: {message}")]
@@ -96,12 +102,7 @@ impl CollectOptions {
     pub fn from_config(config: &Config) -> Self {
         let collect = &config.collect;
         Self {
-            aws: AwsSettings {
-                profile: config.aws.profile.clone(),
-                region: config.aws.region.clone(),
-                endpoint_url: config.aws.endpoint_url.clone(),
-                max_attempts: collect.max_attempts.unwrap_or(6),
-            },
+            aws: AwsSettings::from_config(config, collect.max_attempts.unwrap_or(6)),
             window: Window::default(),
             only: Vec::new(),
             concurrency: collect.concurrency.unwrap_or(8),

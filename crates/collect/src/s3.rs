@@ -270,6 +270,7 @@ async fn download(
         if attempt >= attempts {
             return Err(CollectError::Aws {
                 operation: format!("s3:GetObject s3://{bucket}/{key}"),
+                code: None,
                 message: format!("{error} (after {attempt} attempts)"),
             });
         }
@@ -328,8 +329,8 @@ pub async fn collect(
 ) -> Result<(), CollectError> {
     let client = aws::s3_client(
         &context.sdk,
+        &context.options.aws,
         source.region.as_deref(),
-        context.options.aws.endpoint_url.is_some(),
         &context.counter,
     );
     let prefixes = discover(context, &client, source).await?;

@@ -63,6 +63,9 @@ pub struct Config {
     pub detect: DetectConfig,
     #[serde(default)]
     pub dash: DashConfig,
+    /// `[inventory]`; `None`: `run` takes no inventory.
+    #[serde(default)]
+    pub inventory: Option<InventoryConfig>,
     /// The file this was read from (`None` for the built-in defaults).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -78,6 +81,43 @@ pub struct AwsConfig {
     pub region: Option<String>,
     /// An emulator endpoint (moto); S3 then uses path-style addressing.
     pub endpoint_url: Option<String>,
+    /// Per-service endpoints over `endpoint_url` (VPC endpoints, an
+    /// emulator per service): keys `s3`, `logs`, `cloudtrail`,
+    /// `cognito_identity`, `iam`, `sts`.
+    #[serde(default)]
+    pub endpoint_urls: std::collections::BTreeMap<String, String>,
+}
+
+/// The services `[aws.endpoint_urls]` may name.
+pub const AWS_SERVICES: &[&str] = &["s3", "logs", "cloudtrail", "cognito_identity", "iam", "sts"];
+
+/// `[inventory]`: `poolsight inventory`, and `run` when present.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryConfig {
+    /// Where to read identity pools and trails (IAM is global).
+    #[serde(default)]
+    pub regions: Vec<String>,
+    /// Other accounts, each through a role to assume; empty: the account
+    /// of the credential chain only.
+    #[serde(default)]
+    pub accounts: Vec<InventoryAccount>,
+    /// Also read the account of the credential chain when `accounts` is
+    /// set (default: only when `accounts` is empty).
+    pub include_own_account: Option<bool>,
+    /// Admin API calls per second per service, account and region (default 5).
+    pub calls_per_second: Option<f64>,
+    /// Calls in flight at once per account (default 4).
+    pub concurrency: Option<usize>,
+}
+
+/// `[[inventory.accounts]]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InventoryAccount {
+    /// `arn:aws:iam::<account>:role/<name>`, assumed with the chain's credentials.
+    pub role_arn: String,
+    pub external_id: Option<String>,
 }
 
 /// `[[source.*]]` tables.
@@ -434,6 +474,45 @@ impl Config {
                         ),
                     ));
                 }
+            }
+        }
+        for service in self.aws.endpoint_urls.keys() {
+            if !AWS_SERVICES.contains(&service.as_str()) {
+                return Err(invalid(
+                    format!("aws.endpoint_urls.{service}"),
+                    format!(
+                        "not a service poolsight calls (one of {})",
+                        AWS_SERVICES.join(", ")
+                    ),
+                ));
+            }
+        }
+        if let Some(inventory) = &self.inventory {
+            check_regions(&inventory.regions, "inventory.regions")
+                .map_err(|m| invalid("inventory.regions".into(), m))?;
+            for (index, account) in inventory.accounts.iter().enumerate() {
+                let parts: Vec<&str> = account.role_arn.split(':').collect();
+                let valid = parts.len() == 6
+                    && parts[0] == "arn"
+                    && parts[2] == "iam"
+                    && parts[4].len() == 12
+                    && parts[4].bytes().all(|b| b.is_ascii_digit())
+                    && parts[5].starts_with("role/");
+                if !valid {
+                    return Err(invalid(
+                        format!("inventory.accounts[{index}].role_arn"),
+                        format!("{:?} is not a role ARN (arn:aws:iam::123456789012:role/PoolsightAudit)", account.role_arn),
+                    ));
+                }
+            }
+            if inventory
+                .calls_per_second
+                .is_some_and(|r| r.is_nan() || r <= 0.0)
+            {
+                return Err(invalid(
+                    "inventory.calls_per_second".into(),
+                    "must be above 0".into(),
+                ));
             }
         }
         for (index, rule) in self.detect.suppress.iter().enumerate() {

@@ -32,7 +32,9 @@
 //! SQL intervals, `{{window_minutes}}` a number — and the config may
 //! override them like tunables (`window = "30m"` or `window_minutes = 30`). A
 //! detection's test events sit beside it: `<id>.positive.jsonl` must raise
-//! at least one finding, `<id>.negative.jsonl` none.
+//! at least one finding, `<id>.negative.jsonl` none. A `posture`
+//! detection judges the inventory instead: its tests are inventory
+//! snapshots, `<id>.positive.inventory.json` and `<id>.negative.inventory.json`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,7 +46,7 @@ use crate::DetectError;
 
 include!(concat!(env!("OUT_DIR"), "/embedded_queries.rs"));
 
-/// The finding categories (fixed by the design; `posture` comes with the inventory).
+/// The finding categories (fixed by the design).
 pub const CATEGORIES: &[&str] = &[
     "access_denial",
     "anomalous_guest",
@@ -56,6 +58,7 @@ pub const CATEGORIES: &[&str] = &[
     "identity_abuse",
     "excessive_permission",
     "data_exfiltration",
+    "posture",
 ];
 
 /// A shared view.
@@ -94,6 +97,19 @@ pub struct Detection {
     /// Test events (JSON Lines text), when present.
     pub positive_events: Option<String>,
     pub negative_events: Option<String>,
+    /// Test inventories of a `posture` detection (snapshot JSON:
+    /// `<id>.positive.inventory.json`, `<id>.negative.inventory.json`).
+    pub positive_inventory: Option<String>,
+    pub negative_inventory: Option<String>,
+}
+
+impl Detection {
+    /// Whether it judges the newest inventory snapshot instead of events
+    /// (the `posture` category): it runs whole every time, and its
+    /// findings that the newest snapshot no longer shows are resolved.
+    pub fn reads_inventory(&self) -> bool {
+        self.category == "posture"
+    }
 }
 
 /// `T` and four digits, optionally `.` and three (a sub-technique).
@@ -305,7 +321,10 @@ impl Catalog {
                         .unwrap_or(&path)
                         .to_string_lossy()
                         .replace('\\', "/");
-                    if relative.ends_with(".sql") || relative.ends_with(".jsonl") {
+                    if relative.ends_with(".sql")
+                        || relative.ends_with(".jsonl")
+                        || relative.ends_with(".inventory.json")
+                    {
                         let text =
                             std::fs::read_to_string(&path).map_err(|e| DetectError::Path {
                                 path: path.clone(),
@@ -410,6 +429,12 @@ impl Catalog {
                     timing,
                     positive_events: texts.get(&format!("{stem}.positive.jsonl")).cloned(),
                     negative_events: texts.get(&format!("{stem}.negative.jsonl")).cloned(),
+                    positive_inventory: texts
+                        .get(&format!("{stem}.positive.inventory.json"))
+                        .cloned(),
+                    negative_inventory: texts
+                        .get(&format!("{stem}.negative.inventory.json"))
+                        .cloned(),
                     id: meta.id,
                     title: meta.title,
                     category: meta.category,

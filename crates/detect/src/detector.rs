@@ -267,6 +267,8 @@ impl Detector {
         let mut sessions: HashMap<(Vec<Span>, Vec<Span>), LakeSession> = HashMap::new();
         let mut found = Vec::new();
         let mut runs = Vec::new();
+        let mut posture_ran: Vec<String> = Vec::new();
+        let mut sighted: std::collections::HashSet<String> = std::collections::HashSet::new();
         let empty = BTreeMap::new();
         for detection in detections {
             let started = std::time::Instant::now();
@@ -275,13 +277,16 @@ impl Detector {
             let timing = detection.timing(tunables)?;
             // `--since/--until` re-judge their span, whatever arrived when.
             let since = match (request.mode, limit) {
+                _ if detection.reads_inventory() => None,
                 (Mode::Full, _) | (_, Some(_)) => None,
                 (Mode::Incremental, None) => progress.judged_through(&detection.id, &fingerprint),
             };
             let mut run = DetectionRun {
                 id: detection.id.clone(),
                 category: detection.category.clone(),
-                mode: if since.is_some() {
+                mode: if detection.reads_inventory() {
+                    "inventory"
+                } else if since.is_some() {
                     "incremental"
                 } else {
                     "full"
@@ -292,8 +297,10 @@ impl Detector {
                 seconds: 0.0,
                 error: None,
             };
-            // What to judge: everything, or the bins new rows touched.
+            // What to judge: everything, or the bins new rows touched (the
+            // inventory has no event time: posture judges its newest snapshot).
             let judged = match since {
+                None if detection.reads_inventory() => None,
                 None => limit.map(|l| plan::whole_bins(&[l], &timing)),
                 Some(since) => {
                     if newest_arrival.is_none_or(|newest| newest <= since) {
@@ -351,8 +358,12 @@ impl Detector {
             match result {
                 Ok(findings) => {
                     run.findings = findings.len();
+                    if detection.reads_inventory() {
+                        posture_ran.push(detection.id.clone());
+                        sighted.extend(findings.iter().map(|f| f.finding_id.clone()));
+                    }
                     found.extend(findings);
-                    if limit.is_none() {
+                    if limit.is_none() && !detection.reads_inventory() {
                         if let Some(newest) = newest_arrival {
                             progress.detections.insert(
                                 detection.id.clone(),
@@ -411,6 +422,14 @@ impl Detector {
                     })
                     .collect();
                 append_audit(&lake, &audit, lock)?;
+                let followed =
+                    crate::lifecycle::follow_inventory(&lake, lock, &posture_ran, &sighted, &now)?;
+                if !followed.is_empty() {
+                    tracing::info!(
+                        changed = followed.len(),
+                        "posture findings follow the newest inventory"
+                    );
+                }
                 progress.save(&lake, lock)?;
                 (stored.changed, Some(stored.summary))
             }

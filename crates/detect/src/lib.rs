@@ -10,6 +10,7 @@
 
 pub mod cached;
 pub mod catalog;
+pub mod coverage;
 pub mod detector;
 pub mod explain;
 pub mod findings;
@@ -297,6 +298,7 @@ impl LakeSession {
                 ctx.register_table(name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
             }
         }
+        register_inventory(&ctx, &lake).await?;
         match &spans {
             None => {
                 ctx.sql(&format!("CREATE VIEW events AS {}", events_select()))
@@ -489,6 +491,31 @@ async fn register_parquet_table(
         .with_schema(schema);
     let table = ListingTable::try_new(config)?;
     ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}
+
+/// Registers the inventory tables (every snapshot, Hive-partitioned by
+/// `snapshot_date`) and, for each, a view over every account's newest
+/// snapshot (`identity_pools`, `role_statements`, `trails`, …).
+async fn register_inventory(ctx: &SessionContext, lake: &Lake) -> Result<(), DetectError> {
+    for table in poolsight_inventory::TABLES {
+        register_parquet_table(
+            ctx,
+            table.name,
+            &poolsight_inventory::tables::table_dir(lake, table.name),
+            table.schema(),
+            poolsight_inventory::tables::PARTITION_COLUMN,
+        )
+        .await?;
+    }
+    let newest = "(SELECT account_id, max(snapshot_id) AS snapshot_id FROM inventory_snapshots GROUP BY account_id)";
+    for table in poolsight_inventory::TABLES {
+        let sql = format!(
+            "CREATE VIEW {} AS SELECT t.* FROM {} t JOIN {newest} n ON t.account_id = n.account_id AND t.snapshot_id = n.snapshot_id",
+            table.current, table.name
+        );
+        ctx.sql(&sql).await?;
+    }
     Ok(())
 }
 

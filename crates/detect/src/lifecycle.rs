@@ -238,6 +238,52 @@ pub fn set_status(
     Ok(changed)
 }
 
+/// Follows the newest inventory for the findings of `detections` (posture
+/// detections that just ran whole): an open or acknowledged finding that
+/// was not `sighted` again is resolved (the snapshot shows the fix); a
+/// resolved one sighted again is open again. Suppressed findings stay as
+/// they are. Every change is audited as made by `inventory`. Returns the
+/// audit entries written.
+pub fn follow_inventory(
+    lake: &Lake,
+    lock: &LakeLock,
+    detections: &[String],
+    sighted: &std::collections::HashSet<String>,
+    now: &str,
+) -> Result<Vec<AuditEntry>, DetectError> {
+    let mut findings = load_findings(lake)?;
+    let mut audit = Vec::new();
+    for finding in findings
+        .iter_mut()
+        .filter(|f| detections.contains(&f.detection))
+    {
+        let seen = sighted.contains(&finding.finding_id);
+        let (to, reason) = match (finding.status.as_str(), seen) {
+            ("open" | "acknowledged", false) => (
+                "resolved",
+                "the newest inventory snapshot no longer shows it",
+            ),
+            ("resolved", true) => ("open", "the newest inventory snapshot shows it again"),
+            _ => continue,
+        };
+        audit.push(AuditEntry {
+            finding_id: finding.finding_id.clone(),
+            at: now.to_string(),
+            by: "inventory".into(),
+            from_status: finding.status.clone(),
+            to_status: to.into(),
+            reason: reason.into(),
+        });
+        finding.status = to.into();
+        finding.updated_at = now.to_string();
+    }
+    if !audit.is_empty() {
+        write_findings_file(lake, &findings)?;
+        append_audit(lake, &audit, lock)?;
+    }
+    Ok(audit)
+}
+
 /// The config's suppression rules, ready to match findings.
 pub struct Suppressor {
     rules: Vec<(SuppressRule, Option<i64>)>,

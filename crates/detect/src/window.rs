@@ -40,8 +40,9 @@ pub async fn event_bounds(session: &LakeSession) -> Result<EventBounds, DetectEr
     Ok((value(0), value(1)))
 }
 
-/// Cuts `findings` and the hourly state tables of `session` to
-/// `[since, until)` (an open end: unbounded on that side).
+/// Cuts `findings` (posture findings excepted: they are about the newest
+/// inventory) and the hourly state tables of `session` to `[since, until)`
+/// (an open end: unbounded on that side).
 pub async fn cut_to_window(
     session: &LakeSession,
     catalog: &Catalog,
@@ -59,7 +60,10 @@ pub async fn cut_to_window(
     if let Some(until) = until {
         findings.push(format!("first_seen < {}", at(until)));
     }
-    replace_with_view(session, "findings", &findings.join(" AND ")).await?;
+    // Posture findings describe the newest inventory, not a time span of
+    // events: every window shows the open ones.
+    let findings = format!("category = 'posture' OR ({})", findings.join(" AND "));
+    replace_with_view(session, "findings", &findings).await?;
     for table in &catalog.state_tables {
         if table.kind != StateKind::Hourly {
             continue;

@@ -57,9 +57,24 @@ fn lake_of(events: &str, dir: &Path) -> PathBuf {
     lake
 }
 
+/// A lake holding one inventory snapshot (a posture detection's test) and no events.
+fn lake_of_inventory(snapshot: &str, dir: &Path) -> PathBuf {
+    let lake = dir.join("lake");
+    let handle = poolsight_lake::Lake::create(&lake).unwrap();
+    let mut snapshot: poolsight_inventory::Snapshot =
+        serde_json::from_str(snapshot).unwrap_or_else(|e| panic!("test inventory: {e}"));
+    snapshot.check_documents();
+    poolsight_inventory::write_snapshot(&handle, &snapshot).unwrap();
+    lake
+}
+
 async fn findings_for(detection: &Detection, events: &str) -> Vec<Finding> {
     let dir = tempfile::tempdir().unwrap();
-    let lake = lake_of(events, dir.path());
+    let lake = if detection.reads_inventory() {
+        lake_of_inventory(events, dir.path())
+    } else {
+        lake_of(events, dir.path())
+    };
     let catalog = Catalog::from_dir(&queries_dir()).unwrap();
     // Baselines come from the state tables: build them as detect does.
     let handle = poolsight_lake::Lake::open(&lake).unwrap();
@@ -102,14 +117,29 @@ async fn each_detection_fires_on_its_positive_events_and_not_on_its_negative_one
 /// What a detection's positive and negative events do wrong (nothing: empty).
 async fn fixture_failures(detection: &Detection) -> Vec<String> {
     let id = &detection.id;
-    let positive = detection
-        .positive_events
-        .as_deref()
-        .unwrap_or_else(|| panic!("{id} has no .positive.jsonl"));
-    let negative = detection
-        .negative_events
-        .as_deref()
-        .unwrap_or_else(|| panic!("{id} has no .negative.jsonl"));
+    let (positive, negative) = if detection.reads_inventory() {
+        (
+            detection
+                .positive_inventory
+                .as_deref()
+                .unwrap_or_else(|| panic!("{id} has no .positive.inventory.json")),
+            detection
+                .negative_inventory
+                .as_deref()
+                .unwrap_or_else(|| panic!("{id} has no .negative.inventory.json")),
+        )
+    } else {
+        (
+            detection
+                .positive_events
+                .as_deref()
+                .unwrap_or_else(|| panic!("{id} has no .positive.jsonl")),
+            detection
+                .negative_events
+                .as_deref()
+                .unwrap_or_else(|| panic!("{id} has no .negative.jsonl")),
+        )
+    };
     let expect = expect_of(detection);
     let mut failures = Vec::new();
 

@@ -6,6 +6,7 @@
 //! <lake>/insights/event_date=YYYY-MM-DD/…  (CloudTrail Insights events)
 //! <lake>/quarantine/ingest_date=YYYY-MM-DD/quarantine-<run>.parquet
 //! <lake>/findings/…                      (detections)
+//! <lake>/inventory/<table>/snapshot_date=YYYY-MM-DD/<snapshot>.parquet
 //! <lake>/_state/event_keys/…             (dedup index, rebuildable from events/)
 //! <lake>/_state/lock                     (one writer at a time)
 //! ```
@@ -111,6 +112,8 @@ pub const EVENTS_DIR: &str = "events";
 pub const INSIGHTS_DIR: &str = "insights";
 /// Folder of quarantined records.
 pub const QUARANTINE_DIR: &str = "quarantine";
+/// Folder of the inventory snapshots (identity pools, roles, trails).
+pub const INVENTORY_DIR: &str = "inventory";
 /// Folder of stored findings.
 pub const FINDINGS_DIR: &str = "findings";
 /// Folder of poolsight's own state (ignored by engines: it starts with `_`).
@@ -171,6 +174,10 @@ impl Lake {
         self.root.join(FINDINGS_DIR)
     }
 
+    pub fn inventory_dir(&self) -> PathBuf {
+        self.root.join(INVENTORY_DIR)
+    }
+
     pub fn state_dir(&self) -> PathBuf {
         self.root.join(STATE_DIR)
     }
@@ -213,6 +220,7 @@ impl Lake {
             self.events_dir(),
             self.insights_dir(),
             self.quarantine_dir(),
+            self.inventory_dir(),
             self.state_dir(),
         ] {
             removed += remove_temporaries_under(&dir)?;

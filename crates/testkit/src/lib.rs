@@ -6,6 +6,9 @@
 //! - [`LookupServer`]: a small server speaking CloudTrail's JSON protocol for
 //!   `LookupEvents` (moto lacks it): time window, one lookup attribute,
 //!   pagination tokens, `ThrottlingException` past a request rate.
+//! - [`CognitoServer`]: Cognito Identity's admin calls over its JSON
+//!   protocol (moto lacks pool roles and classic flow): pools per region,
+//!   roles and role mappings, principal tags, refused operations, throttling.
 //! - [`FaultProxy`]: sits between an SDK client and a server and answers
 //!   throttling and 500 errors for a share of requests, or cuts a response
 //!   off halfway.
@@ -14,12 +17,14 @@
 //! - [`aws_test_env`]: static credentials in the environment, so the SDK's
 //!   default chain finds them and never probes the instance metadata service.
 
+mod cognito_server;
 mod fault_proxy;
 mod http;
 mod lookup_server;
 mod measure;
 mod moto;
 
+pub use cognito_server::{CognitoServer, CognitoServerOptions, CognitoStats};
 pub use fault_proxy::{FaultPlan, FaultProxy, FaultStats};
 pub use lookup_server::{LookupServer, LookupServerOptions, LookupStats};
 pub use measure::{run_measured, Measured};

@@ -2,11 +2,13 @@
 
 pub mod collect;
 pub mod compact;
+pub mod coverage;
 pub mod dash;
 pub mod demo;
 pub mod detect;
 pub mod findings;
 pub mod ingest;
+pub mod inventory;
 pub mod run;
 pub mod sample;
 pub mod sql;

@@ -1,5 +1,6 @@
-//! `poolsight run`: the scheduled job. Collect, then detect what arrived
-//! (incremental), then compact grown partitions — all under one lake lock,
+//! `poolsight run`: the scheduled job. Collect, then (with `[inventory]`)
+//! take an inventory, then detect what arrived (incremental) and judge the
+//! newest inventory, then compact grown partitions — all under one lake lock,
 //! so no other writer stores events or findings in between.
 //!
 //! Exit: [`crate::exit::FINDINGS`] when new or updated findings reach
@@ -20,6 +21,26 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool) -> Result<u8> {
     collecting::print(&collected, args.json);
     let lake = &collected.lake;
     let pipeline = &collected.pipeline;
+    // With `[inventory]`, a fresh snapshot before detect: the posture
+    // detections judge it. Failed calls make the run partial, never stop it.
+    let mut inventory_partial = false;
+    if config.inventory.is_some() {
+        match poolsight_collect::inventory::run_inventory(
+            config,
+            pipeline.lake(),
+            pipeline.lock(),
+            None,
+        ) {
+            Ok(report) => {
+                tracing::info!(snapshot = %report.snapshot_id, pools = report.pools, roles = report.roles, trails = report.trails, failed_calls = report.errors.len(), api_calls = report.api_calls, "inventory taken");
+                inventory_partial = !report.errors.is_empty();
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "inventory failed; posture detections judge the previous snapshot");
+                inventory_partial = true;
+            }
+        }
+    }
     poolsight_lake::failpoint::step("run:detect");
     let detector = poolsight_detect::detector::Detector::from_config(config, lake)?;
     let outcome = crate::commands::runtime()?.block_on(detector.run(
@@ -60,6 +81,9 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool) -> Result<u8> {
     let collect_code = collecting::exit_code(&collected);
     if at_or_above > 0 {
         return Ok(crate::exit::FINDINGS);
+    }
+    if inventory_partial && collect_code == 0 {
+        return Ok(crate::exit::PARTIAL);
     }
     Ok(collect_code)
 }
