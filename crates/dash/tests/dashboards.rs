@@ -506,3 +506,88 @@ fn the_overview_and_pool_screens_read_state_not_raw_events() {
     assert!(timeline(&engine) > 0);
     assert_eq!(timeline(&bare_engine), 0);
 }
+
+/// The sample lake with an inventory (the posture detections' positive
+/// test snapshots: an unpinned trust, guest roles that write) and the
+/// posture findings detect stores for it.
+fn lake_with_inventory() -> PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let lake = dir.join("lake");
+    copy_tree(sample_lake(), &lake, &dir.join("nothing-skipped"));
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../queries/detections/posture");
+    let mut snapshot: poolsight_inventory::Snapshot = serde_json::from_str(
+        &std::fs::read_to_string(fixtures.join("cognito_trust_policy.positive.inventory.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    let guests: poolsight_inventory::Snapshot = serde_json::from_str(
+        &std::fs::read_to_string(fixtures.join("guest_access.positive.inventory.json")).unwrap(),
+    )
+    .unwrap();
+    let account = &mut snapshot.accounts[0];
+    // The two fixtures number their pools alike: the guest ones get ids of their own.
+    account.regions[0]
+        .pools
+        .extend(guests.accounts[0].regions[0].pools.iter().map(|pool| {
+            let mut pool = pool.clone();
+            pool.identity_pool_id = pool.identity_pool_id.replace("-1111-", "-9999-");
+            pool
+        }));
+    account
+        .roles
+        .extend(guests.accounts[0].roles.iter().cloned());
+    let handle = poolsight_lake::Lake::open(&lake).unwrap();
+    poolsight_inventory::write_snapshot(&handle, &snapshot).unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let detector = poolsight_detect::detector::Detector::new(
+            &lake,
+            Catalog::embedded().unwrap(),
+            std::sync::Arc::new(GeoIp::test_databases().unwrap()),
+        );
+        let request = poolsight_detect::detector::DetectRequest {
+            store: true,
+            only: vec!["posture".into()],
+            ..Default::default()
+        };
+        let outcome = detector.run(&request, None).await.unwrap();
+        assert_eq!(outcome.failed().count(), 0);
+    });
+    lake
+}
+
+#[test]
+fn the_posture_screen_opens_from_the_overview() {
+    let engine = Engine::start(EngineConfig {
+        lake: lake_with_inventory(),
+        catalog: Catalog::embedded().unwrap(),
+        session: session_options(),
+    })
+    .unwrap();
+    let mut app = open(&engine, "overview", None);
+    assert_no_errors(&app);
+    // The posture panel is the last one: one row, the inventory's account.
+    let last = app.screen().panels.len() - 1;
+    let posture = app.screen().panels[last].data().unwrap().clone();
+    assert_eq!(posture.rows.len(), 1);
+    assert_eq!(posture.rows[0][0].text, "111122223333");
+    let findings = posture.column("findings").unwrap();
+    // Trust: two unpinned roles (critical), one without amr (high); guest
+    // access on five pools: one wide (high), one writing its own (medium), three info.
+    assert_eq!(posture.rows[0][findings].number, Some(8.0));
+    for _ in 0..last {
+        app.apply(Action::NextPanel);
+    }
+    app.apply(Action::Enter);
+    assert_eq!(app.screen().dashboard.name, "posture");
+    assert!(load_all(&mut app, &engine, LOAD));
+    assert_no_errors(&app);
+    let rows = |panel: usize| app.screen().panels[panel].data().unwrap().rows.len();
+    assert_eq!(rows(1), 5, "five pools");
+    assert_eq!(rows(2), 8, "eight trust statements for Cognito");
+    assert_eq!(rows(4), 8, "the open posture findings, whatever the window");
+    let trust = app.screen().panels[2].data().unwrap();
+    let aud = trust.column("aud_pinned_to").unwrap();
+    assert_eq!(trust.rows[0][aud].text, "ANY POOL", "unpinned first");
+    snapshot("posture", &app);
+}

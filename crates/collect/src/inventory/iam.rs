@@ -31,9 +31,12 @@ fn role_of(role: &aws_sdk_iam::types::Role) -> Role {
     }
 }
 
-pub(super) async fn read_roles(calls: &AccountCalls, named: &[String]) -> Vec<Role> {
+/// Every role of the account (`ListRoles`, which carries the trust
+/// policies), by ARN: listed while the pools are read, kept until the
+/// pools say which roles they name.
+pub(super) async fn list_roles(calls: &AccountCalls) -> BTreeMap<String, Role> {
     let client = aws::iam_client(&calls.sdk, &calls.settings, None, &calls.counter);
-    let mut found: BTreeMap<String, Role> = BTreeMap::new();
+    let mut listed = BTreeMap::new();
     let mut marker: Option<String> = None;
     loop {
         let page = calls
@@ -48,19 +51,35 @@ pub(super) async fn read_roles(calls: &AccountCalls, named: &[String]) -> Vec<Ro
         let Some(page) = page else { break };
         for role in page.roles() {
             let role = role_of(role);
-            let trusts = role
-                .assume_role_policy_document
-                .as_deref()
-                .is_some_and(|d| d.contains("cognito-identity.amazonaws.com"));
-            if trusts || named.contains(&role.arn) {
-                found.insert(role.arn.clone(), role);
-            }
+            listed.insert(role.arn.clone(), role);
         }
         match page.marker() {
             Some(next) if page.is_truncated() => marker = Some(next.to_string()),
             _ => break,
         }
     }
+    listed
+}
+
+/// Whether a role's trust policy names `cognito-identity.amazonaws.com`.
+pub(super) fn trusts_cognito(role: &Role) -> bool {
+    role.assume_role_policy_document
+        .as_deref()
+        .is_some_and(|d| d.contains("cognito-identity.amazonaws.com"))
+}
+
+/// The roles of `listed` that trust Cognito or that the pools name
+/// (`named`; `GetRole` for one not listed), with their policies.
+pub(super) async fn read_roles(
+    calls: &AccountCalls,
+    listed: BTreeMap<String, Role>,
+    named: &[String],
+) -> Vec<Role> {
+    let client = aws::iam_client(&calls.sdk, &calls.settings, None, &calls.counter);
+    let mut found: BTreeMap<String, Role> = listed
+        .into_iter()
+        .filter(|(arn, role)| named.contains(arn) || trusts_cognito(role))
+        .collect();
     let named: BTreeSet<&String> = named.iter().collect();
     for arn in named {
         if found.contains_key(arn) {

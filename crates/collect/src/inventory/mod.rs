@@ -15,6 +15,7 @@ mod cognito;
 mod iam;
 mod trails;
 
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -226,22 +227,45 @@ pub async fn take_inventory(
             account_id: calls.account_id.clone(),
             ..AccountInventory::default()
         };
-        for region in &regions {
-            let pools = cognito::read_pools(&calls, region).await;
-            let trails = trails::read_trails(&calls, region).await;
-            account.regions.push(RegionInventory {
-                region: region.clone(),
-                pools,
-                trails,
-            });
-        }
+        // IAM is global and rate-limited apart from Cognito and CloudTrail:
+        // the roles are listed while the regions' pools and trails are read.
+        let read_regions = futures::future::join_all(regions.iter().map(|region| {
+            let calls = &calls;
+            async move {
+                let (pools, trails) = futures::join!(
+                    cognito::read_pools(calls, region),
+                    trails::read_trails(calls, region)
+                );
+                RegionInventory {
+                    region: region.clone(),
+                    pools,
+                    trails,
+                }
+            }
+        }));
+        // The roles that trust Cognito are read (with their policies) while
+        // the pools are; the roles a pool names that do not are read after.
+        let trusting = async {
+            let (trusting, others): (BTreeMap<_, _>, BTreeMap<_, _>) = iam::list_roles(&calls)
+                .await
+                .into_iter()
+                .partition(|(_, role)| iam::trusts_cognito(role));
+            (iam::read_roles(&calls, trusting, &[]).await, others)
+        };
+        let (read, (mut roles, others)) = futures::join!(read_regions, trusting);
+        account.regions = read;
         let named: Vec<String> = account
             .regions
             .iter()
             .flat_map(|r| &r.pools)
             .flat_map(|p| p.role_arns())
+            .filter(|arn| !roles.iter().any(|r| &r.arn == arn))
             .collect();
-        account.roles = iam::read_roles(&calls, &named).await;
+        if !named.is_empty() {
+            roles.extend(iam::read_roles(&calls, others, &named).await);
+        }
+        roles.sort_by(|a, b| a.arn.cmp(&b.arn));
+        account.roles = roles;
         account.errors = calls.errors.into_inner().unwrap_or_else(|p| p.into_inner());
         snapshot.accounts.push(account);
     }
