@@ -33,8 +33,10 @@
 //! override them like tunables (`window = "30m"` or `window_minutes = 30`). A
 //! detection's test events sit beside it: `<id>.positive.jsonl` must raise
 //! at least one finding, `<id>.negative.jsonl` none. A `posture`
-//! detection judges the inventory instead: its tests are inventory
-//! snapshots, `<id>.positive.inventory.json` and `<id>.negative.inventory.json`.
+//! detection (or one with `inventory = true`, which reads the changes
+//! between snapshots) judges the inventory instead: its tests are inventory
+//! snapshots, `<id>.positive.inventory.json` and `<id>.negative.inventory.json`
+//! (one snapshot, or a JSON array of them, oldest first).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -101,13 +103,22 @@ pub struct Detection {
     /// `<id>.positive.inventory.json`, `<id>.negative.inventory.json`).
     pub positive_inventory: Option<String>,
     pub negative_inventory: Option<String>,
+    /// `inventory = true`: it reads the inventory tables, not events.
+    pub inventory: bool,
 }
 
 impl Detection {
-    /// Whether it judges the newest inventory snapshot instead of events
-    /// (the `posture` category): it runs whole every time, and its
-    /// findings that the newest snapshot no longer shows are resolved.
+    /// Whether it judges the inventory instead of events (the `posture`
+    /// category, or `inventory = true` in its metadata): it runs whole on
+    /// every detect run.
     pub fn reads_inventory(&self) -> bool {
+        self.inventory || self.follows_inventory()
+    }
+
+    /// Whether its findings describe the newest snapshot (`posture`): one
+    /// the newest snapshot no longer shows is resolved. Findings about
+    /// changes between snapshots stay, like findings about events.
+    pub fn follows_inventory(&self) -> bool {
         self.category == "posture"
     }
 }
@@ -141,6 +152,8 @@ struct DetectionHeader {
     window: Option<String>,
     lookback: Option<String>,
     history: Option<String>,
+    #[serde(default)]
+    inventory: bool,
 }
 
 /// The spans of the lake a detection reads around what it judges, in
@@ -435,6 +448,7 @@ impl Catalog {
                     negative_inventory: texts
                         .get(&format!("{stem}.negative.inventory.json"))
                         .cloned(),
+                    inventory: meta.inventory,
                     id: meta.id,
                     title: meta.title,
                     category: meta.category,

@@ -78,6 +78,19 @@ pub struct DetectionRun {
     pub error: Option<String>,
 }
 
+/// Whether the newest inventory of some account recorded failed calls.
+async fn inventory_is_partial(session: &LakeSession) -> Result<bool, DetectError> {
+    let batches = session
+        .query("SELECT count(*) AS failed FROM inventory_errors_latest")
+        .await?;
+    Ok(batches.first().is_some_and(|b| {
+        b.column(0)
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .is_some_and(|a| a.value(0) > 0)
+    }))
+}
+
 /// What a run did.
 #[derive(Debug, Clone)]
 pub struct DetectOutcome {
@@ -358,7 +371,7 @@ impl Detector {
             match result {
                 Ok(findings) => {
                     run.findings = findings.len();
-                    if detection.reads_inventory() {
+                    if detection.follows_inventory() {
                         posture_ran.push(detection.id.clone());
                         sighted.extend(findings.iter().map(|f| f.finding_id.clone()));
                     }
@@ -422,8 +435,18 @@ impl Detector {
                     })
                     .collect();
                 append_audit(&lake, &audit, lock)?;
-                let followed =
-                    crate::lifecycle::follow_inventory(&lake, lock, &posture_ran, &sighted, &now)?;
+                let partial = !posture_ran.is_empty() && inventory_is_partial(&whole).await?;
+                if partial {
+                    tracing::warn!("the newest inventory is partial (some calls failed): posture findings it does not show stay open");
+                }
+                let followed = crate::lifecycle::follow_inventory(
+                    &lake,
+                    lock,
+                    &posture_ran,
+                    &sighted,
+                    partial,
+                    &now,
+                )?;
                 if !followed.is_empty() {
                     tracing::info!(
                         changed = followed.len(),

@@ -242,13 +242,16 @@ pub fn set_status(
 /// detections that just ran whole): an open or acknowledged finding that
 /// was not `sighted` again is resolved (the snapshot shows the fix); a
 /// resolved one sighted again is open again. Suppressed findings stay as
-/// they are. Every change is audited as made by `inventory`. Returns the
-/// audit entries written.
+/// they are. Every change is audited as made by `inventory`. A partial
+/// snapshot (some calls failed: `partial`) resolves nothing — what it does
+/// not show may be what it could not read — but still reopens. Returns
+/// the audit entries written.
 pub fn follow_inventory(
     lake: &Lake,
     lock: &LakeLock,
     detections: &[String],
     sighted: &std::collections::HashSet<String>,
+    partial: bool,
     now: &str,
 ) -> Result<Vec<AuditEntry>, DetectError> {
     let mut findings = load_findings(lake)?;
@@ -259,7 +262,7 @@ pub fn follow_inventory(
     {
         let seen = sighted.contains(&finding.finding_id);
         let (to, reason) = match (finding.status.as_str(), seen) {
-            ("open" | "acknowledged", false) => (
+            ("open" | "acknowledged", false) if !partial => (
                 "resolved",
                 "the newest inventory snapshot no longer shows it",
             ),

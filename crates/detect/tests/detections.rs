@@ -57,14 +57,23 @@ fn lake_of(events: &str, dir: &Path) -> PathBuf {
     lake
 }
 
-/// A lake holding one inventory snapshot (a posture detection's test) and no events.
-fn lake_of_inventory(snapshot: &str, dir: &Path) -> PathBuf {
+/// A lake holding inventory snapshots (a posture detection's test: one
+/// snapshot, or an array of them) and no events.
+fn lake_of_inventory(snapshots: &str, dir: &Path) -> PathBuf {
     let lake = dir.join("lake");
     let handle = poolsight_lake::Lake::create(&lake).unwrap();
-    let mut snapshot: poolsight_inventory::Snapshot =
-        serde_json::from_str(snapshot).unwrap_or_else(|e| panic!("test inventory: {e}"));
-    snapshot.check_documents();
-    poolsight_inventory::write_snapshot(&handle, &snapshot).unwrap();
+    let value: serde_json::Value =
+        serde_json::from_str(snapshots).unwrap_or_else(|e| panic!("test inventory: {e}"));
+    let list = match value {
+        serde_json::Value::Array(list) => list,
+        single => vec![single],
+    };
+    for item in list {
+        let mut snapshot: poolsight_inventory::Snapshot =
+            serde_json::from_value(item).unwrap_or_else(|e| panic!("test inventory: {e}"));
+        snapshot.check_documents();
+        poolsight_inventory::write_snapshot(&handle, &snapshot).unwrap();
+    }
     lake
 }
 
@@ -565,4 +574,70 @@ async fn credential_reuse_without_geoip_falls_back_to_networks_and_says_so() {
         );
         assert_eq!(finding.severity, "medium", "no country known: not high");
     }
+}
+
+#[tokio::test]
+async fn posture_findings_resolve_when_a_whole_snapshot_shows_the_fix() {
+    let catalog = Catalog::from_dir(&queries_dir()).unwrap();
+    let fixture = catalog
+        .detection("token_check_off")
+        .and_then(|d| d.positive_inventory.clone())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let lake = lake_of_inventory(&fixture, dir.path());
+    let handle = poolsight_lake::Lake::open(&lake).unwrap();
+    let detector = Detector::new(&lake, catalog, Arc::new(GeoIp::test_databases().unwrap()));
+    let request = DetectRequest {
+        store: true,
+        only: vec!["posture".into()],
+        ..Default::default()
+    };
+    let status = || {
+        poolsight_detect::findings::load_findings(&handle)
+            .unwrap()
+            .into_iter()
+            .find(|f| f.detection == "token_check_off")
+            .map(|f| f.status)
+    };
+    detector.run(&request, None).await.unwrap();
+    assert_eq!(status().as_deref(), Some("open"));
+    // The fix, seen by a snapshot whose GetIdentityPoolRoles failed: it
+    // could be hiding the problem, so the finding stays open.
+    let mut snapshot: poolsight_inventory::Snapshot = serde_json::from_str(&fixture).unwrap();
+    for pool in &mut snapshot.accounts[0].regions[0].pools {
+        for provider in &mut pool.cognito_identity_providers {
+            provider.server_side_token_check = Some(true);
+        }
+    }
+    snapshot.taken_at += chrono::Duration::hours(1);
+    snapshot.accounts[0]
+        .errors
+        .push(poolsight_inventory::CallError {
+            operation: "cognito-identity:GetIdentityPoolRoles".into(),
+            code: "NotAuthorizedException".into(),
+            message: "not authorized".into(),
+            ..Default::default()
+        });
+    poolsight_inventory::write_snapshot(&handle, &snapshot).unwrap();
+    detector.run(&request, None).await.unwrap();
+    assert_eq!(
+        status().as_deref(),
+        Some("open"),
+        "a partial snapshot resolves nothing"
+    );
+    // A whole snapshot with the fix resolves it; the problem back reopens it.
+    snapshot.taken_at += chrono::Duration::hours(1);
+    snapshot.accounts[0].errors.clear();
+    poolsight_inventory::write_snapshot(&handle, &snapshot).unwrap();
+    detector.run(&request, None).await.unwrap();
+    assert_eq!(status().as_deref(), Some("resolved"));
+    let audit = poolsight_detect::lifecycle::load_audit(&handle).unwrap();
+    assert!(audit
+        .iter()
+        .any(|a| a.by == "inventory" && a.to_status == "resolved"));
+    let mut broken: poolsight_inventory::Snapshot = serde_json::from_str(&fixture).unwrap();
+    broken.taken_at = snapshot.taken_at + chrono::Duration::hours(1);
+    poolsight_inventory::write_snapshot(&handle, &broken).unwrap();
+    detector.run(&request, None).await.unwrap();
+    assert_eq!(status().as_deref(), Some("open"), "shown again: open again");
 }

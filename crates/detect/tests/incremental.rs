@@ -100,8 +100,12 @@ async fn hour_by_hour_incremental_runs_store_what_one_full_run_stores() {
         assert_eq!(outcome.failed().count(), 0);
         for run in &outcome.runs {
             *modes.entry(run.mode.clone()).or_insert(0) += 1;
-            if run.category == "posture" {
-                // Posture judges the newest inventory whole, every run.
+            let reads_inventory = incremental
+                .catalog()
+                .detection(&run.id)
+                .is_some_and(|d| d.reads_inventory());
+            if reads_inventory {
+                // Posture and drift judge the inventory whole, every run.
                 assert_eq!(run.mode, "inventory", "{}", run.id);
                 assert!(run.judged.is_empty(), "{}: {:?}", run.id, run.judged);
             } else if index > 0 {
@@ -122,7 +126,7 @@ async fn hour_by_hour_incremental_runs_store_what_one_full_run_stores() {
         quiet
             .runs
             .iter()
-            .all(|r| r.mode == "up_to_date" || r.category == "posture"),
+            .all(|r| r.mode == "up_to_date" || r.mode == "inventory"),
         "{:?}",
         quiet.runs
     );
