@@ -20,13 +20,12 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use http_body_util::BodyExt;
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Map, Value};
 
-use crate::http::{full, serve, ResponseBody, Running};
+use crate::http::{aws_json_response, serve, ResponseBody, Running, TokenBucket};
 
 /// How the server behaves.
 #[derive(Debug, Clone, Default)]
@@ -68,7 +67,7 @@ struct State {
     /// Region → pool id → pool, in creation order per region.
     pools: Mutex<BTreeMap<String, Vec<(String, Pool)>>>,
     options: CognitoServerOptions,
-    bucket: Mutex<(f64, Instant)>,
+    bucket: TokenBucket,
     stats: Arc<CognitoStats>,
     next_id: AtomicU64,
 }
@@ -81,10 +80,9 @@ pub struct CognitoServer {
 
 impl CognitoServer {
     pub fn start(options: CognitoServerOptions) -> Self {
-        let capacity = options.max_tps.unwrap_or(1.0).max(1.0);
         let state = Arc::new(State {
             pools: Mutex::new(BTreeMap::new()),
-            bucket: Mutex::new((capacity, Instant::now())),
+            bucket: TokenBucket::new(options.max_tps),
             options,
             stats: Arc::new(CognitoStats::default()),
             next_id: AtomicU64::new(1),
@@ -108,37 +106,11 @@ impl CognitoServer {
     }
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response<ResponseBody> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amzn-requestid", "00000000-0000-0000-0000-000000000000")
-        .body(full(body.to_string()))
-        .expect("valid response")
-}
-
 fn error(kind: &str, message: &str) -> Response<ResponseBody> {
-    json_response(
+    aws_json_response(
         StatusCode::BAD_REQUEST,
         json!({ "__type": kind, "message": message }),
     )
-}
-
-fn take_token(state: &State) -> bool {
-    let Some(tps) = state.options.max_tps else {
-        return true;
-    };
-    let mut bucket = state.bucket.lock().expect("bucket lock");
-    let now = Instant::now();
-    let capacity = tps.max(1.0);
-    let refilled = (bucket.0 + now.duration_since(bucket.1).as_secs_f64() * tps).min(capacity);
-    *bucket = (refilled, now);
-    if refilled >= 1.0 {
-        bucket.0 -= 1.0;
-        true
-    } else {
-        false
-    }
 }
 
 /// The region of a SigV4 `Authorization` header's credential scope
@@ -178,7 +150,7 @@ async fn handle(
         Ok(body) => body.to_bytes(),
         Err(_) => return error("InvalidParameterException", "unreadable body"),
     };
-    if !take_token(&state) {
+    if !state.bucket.take() {
         state.stats.throttled.fetch_add(1, Ordering::Relaxed);
         return error("TooManyRequestsException", "Rate exceeded");
     }
@@ -192,7 +164,7 @@ async fn handle(
         return error("InvalidParameterException", "the body is not a JSON object");
     };
     match answer(&state, &region, &operation, input) {
-        Ok(body) => json_response(StatusCode::OK, body),
+        Ok(body) => aws_json_response(StatusCode::OK, body),
         Err((kind, message)) => error(kind, &message),
     }
 }

@@ -91,3 +91,52 @@ where
         thread: Some(thread),
     }
 }
+
+/// An AWS JSON 1.1 answer (`application/x-amz-json-1.1`).
+pub fn aws_json_response(
+    status: hyper::StatusCode,
+    body: serde_json::Value,
+) -> Response<ResponseBody> {
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/x-amz-json-1.1")
+        .header("x-amzn-requestid", "00000000-0000-0000-0000-000000000000")
+        .body(full(body.to_string()))
+        .expect("valid response")
+}
+
+/// A server-side request rate: a bucket holding one second's worth of
+/// requests (at least one), refilled continuously. `None`: no limit.
+#[derive(Debug)]
+pub struct TokenBucket {
+    per_second: Option<f64>,
+    state: std::sync::Mutex<(f64, std::time::Instant)>,
+}
+
+impl TokenBucket {
+    pub fn new(per_second: Option<f64>) -> Self {
+        let capacity = per_second.unwrap_or(1.0).max(1.0);
+        Self {
+            per_second,
+            state: std::sync::Mutex::new((capacity, std::time::Instant::now())),
+        }
+    }
+
+    /// Whether a request may go through now (it takes a token).
+    pub fn take(&self) -> bool {
+        let Some(rate) = self.per_second else {
+            return true;
+        };
+        let mut state = self.state.lock().expect("bucket lock");
+        let now = std::time::Instant::now();
+        let refilled =
+            (state.0 + now.duration_since(state.1).as_secs_f64() * rate).min(rate.max(1.0));
+        *state = (refilled, now);
+        if refilled >= 1.0 {
+            state.0 -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}

@@ -15,13 +15,12 @@ use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use http_body_util::BodyExt;
 use hyper::{Request, Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::http::{full, serve, ResponseBody, Running};
+use crate::http::{aws_json_response, serve, ResponseBody, Running, TokenBucket};
 
 /// How the server behaves.
 #[derive(Debug, Clone)]
@@ -70,7 +69,7 @@ struct Fixture {
 struct State {
     fixtures: Mutex<Vec<Arc<Fixture>>>,
     options: LookupServerOptions,
-    bucket: Mutex<(f64, Instant)>,
+    bucket: TokenBucket,
     stats: Arc<LookupStats>,
 }
 
@@ -83,10 +82,9 @@ pub struct LookupServer {
 impl LookupServer {
     /// Serves `records` (CloudTrail record JSON texts).
     pub fn start(records: &[String], options: LookupServerOptions) -> Self {
-        let capacity = options.max_tps.unwrap_or(1.0).max(1.0);
         let state = Arc::new(State {
             fixtures: Mutex::new(Vec::new()),
-            bucket: Mutex::new((capacity, Instant::now())),
+            bucket: TokenBucket::new(options.max_tps),
             options,
             stats: Arc::new(LookupStats::default()),
         });
@@ -161,40 +159,14 @@ fn fixture_of(raw: &str) -> Option<Fixture> {
     })
 }
 
-fn json_response(status: StatusCode, body: Value) -> Response<ResponseBody> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/x-amz-json-1.1")
-        .header("x-amzn-requestid", "00000000-0000-0000-0000-000000000000")
-        .body(full(body.to_string()))
-        .expect("valid response")
-}
-
 fn error(state: &State, kind: &str, message: &str) -> Response<ResponseBody> {
     if kind != "ThrottlingException" {
         state.stats.bad_requests.fetch_add(1, Ordering::Relaxed);
     }
-    json_response(
+    aws_json_response(
         StatusCode::BAD_REQUEST,
         json!({ "__type": kind, "Message": message }),
     )
-}
-
-fn take_token(state: &State) -> bool {
-    let Some(tps) = state.options.max_tps else {
-        return true;
-    };
-    let mut bucket = state.bucket.lock().expect("bucket lock");
-    let now = Instant::now();
-    let capacity = tps.max(1.0);
-    let refilled = (bucket.0 + now.duration_since(bucket.1).as_secs_f64() * tps).min(capacity);
-    *bucket = (refilled, now);
-    if refilled >= 1.0 {
-        bucket.0 -= 1.0;
-        true
-    } else {
-        false
-    }
 }
 
 async fn handle(
@@ -219,7 +191,7 @@ async fn handle(
             &format!("this test server only answers LookupEvents, not {target:?}"),
         );
     }
-    if number <= state.options.throttle_first || !take_token(&state) {
+    if number <= state.options.throttle_first || !state.bucket.take() {
         state.stats.throttled.fetch_add(1, Ordering::Relaxed);
         return error(&state, "ThrottlingException", "Rate exceeded");
     }
@@ -347,5 +319,5 @@ async fn handle(
     if offset + page_size < matching.len() {
         body["NextToken"] = json!(format!("{}.{fingerprint:x}", offset + page_size));
     }
-    json_response(StatusCode::OK, body)
+    aws_json_response(StatusCode::OK, body)
 }
