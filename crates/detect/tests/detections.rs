@@ -77,12 +77,32 @@ fn lake_of_inventory(snapshots: &str, dir: &Path) -> PathBuf {
     lake
 }
 
+/// The inventory a detection that reads events is tested with, beside them.
+fn inventory_beside(detection: &Detection, events: &str) -> Option<String> {
+    if detection.reads_inventory() {
+        return None;
+    }
+    if detection.negative_events.as_deref() == Some(events) {
+        detection.negative_inventory.clone()
+    } else {
+        detection.positive_inventory.clone()
+    }
+}
+
 async fn findings_for(detection: &Detection, events: &str) -> Vec<Finding> {
     let dir = tempfile::tempdir().unwrap();
     let lake = if detection.reads_inventory() {
         lake_of_inventory(events, dir.path())
     } else {
-        lake_of(events, dir.path())
+        let lake = lake_of(events, dir.path());
+        if let Some(inventory) = inventory_beside(detection, events) {
+            let handle = poolsight_lake::Lake::open(&lake).unwrap();
+            let mut snapshot: poolsight_inventory::Snapshot =
+                serde_json::from_str(&inventory).unwrap();
+            snapshot.check_documents();
+            poolsight_inventory::write_snapshot(&handle, &snapshot).unwrap();
+        }
+        lake
     };
     let catalog = Catalog::from_dir(&queries_dir()).unwrap();
     // Baselines come from the state tables: build them as detect does.

@@ -16,7 +16,10 @@ session's (login provider, role) with the pool's history (`pool_role_usage`, bef
   on the default authenticated role is the mapping at work (and `pool_access_widened`'s);
 - a role the pool never gave anyone, asked for with `customRoleArn`: high; without it: medium
   (a new mapping or a release);
-- a `customRoleArn` that Cognito refused: medium (an attempt).
+- a `customRoleArn` that Cognito refused: medium (an attempt);
+- with an inventory (`poolsight inventory`): a role that the pool's newest settings do not give
+  at all — neither its default roles nor any rule name it, and no provider takes roles from its
+  token (`Token` mapping) — high, whatever the history.
 Only pools whose signed-in identities were first seen `min_pool_age_hours` before count: a
 lake's first day teaches the mapping. One finding per pool,
 provider and role; every issuance and call of that hour is evidence.
@@ -75,7 +78,24 @@ before AS (
       ON u.identity_pool_id = p.identity_pool_id AND u.auth_type = 'authenticated' AND u.first_seen < p.hour
     GROUP BY p.identity_pool_id, p.login_provider, p.role_arn, p.hour, p.custom_role
 ),
-flagged AS (
+-- The newest inventory's settings of the pool (`poolsight inventory`), when its roles could be
+-- read and no provider takes its role from the token: every role the pool can give.
+settings AS (
+    SELECT p.identity_pool_id, p.role_arns, p.snapshot_id
+    FROM identity_pools p
+    WHERE p.roles_read
+      AND NOT EXISTS (SELECT 1 FROM role_mappings m
+                      WHERE m.identity_pool_id = p.identity_pool_id AND m.mapping_type = 'Token')
+),
+outside_settings AS (
+    SELECT p.identity_pool_id, p.login_provider, p.role_arn, p.hour, 'high' AS severity,
+           concat('a role the pool''s settings do not give (inventory ', s.snapshot_id, ': ',
+                  array_to_string(s.role_arns, ', '), ')') AS why
+    FROM pairs p
+    JOIN settings s ON s.identity_pool_id = p.identity_pool_id
+    WHERE NOT array_has(s.role_arns, p.role_arn)
+),
+from_history AS (
     SELECT identity_pool_id, login_provider, role_arn, hour,
            CASE WHEN other_providers_role OR custom_role THEN 'high' ELSE 'medium' END AS severity,
            CASE WHEN other_providers_role THEN concat('a role the pool gave before only to ', role_owners,
@@ -89,6 +109,14 @@ flagged AS (
     WHERE NOT known_pair
       AND pool_first_seen < to_timestamp_micros(CAST(hour AS BIGINT) - {{min_pool_age_hours}} * 3600000000)
       AND ((other_providers_role AND (provider_had_other_role OR custom_role)) OR NOT known_role)
+),
+flagged AS (
+    SELECT * FROM outside_settings
+    UNION ALL
+    SELECT h.* FROM from_history h
+    WHERE NOT EXISTS (SELECT 1 FROM outside_settings o
+                      WHERE o.identity_pool_id = h.identity_pool_id AND o.login_provider = h.login_provider
+                        AND o.role_arn = h.role_arn AND o.hour = h.hour)
 ),
 granted AS (
     SELECT f.identity_pool_id, f.login_provider, f.role_arn, f.severity, f.why,
