@@ -54,7 +54,7 @@ pub fn run(args: &InventoryArgs, config: &Config) -> Result<u8> {
                     .map(|r| format!("[{r}] "))
                     .unwrap_or_default(),
                 terminal_safe(error.resource.as_deref().unwrap_or("")),
-                error.code,
+                terminal_safe(&error.code),
                 terminal_safe(&error.message)
             );
         }
