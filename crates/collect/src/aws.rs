@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_config::BehaviorVersion;
+pub use aws_config::{Region, SdkConfig};
 use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_s3::error::{BoxError, ProvideErrorMetadata, SdkError};
@@ -116,18 +117,21 @@ pub fn s3_client(
 }
 
 /// Builds a client of one service from the shared config: the request
-/// counter, a region (`None`: the config's), the service's own endpoint.
-macro_rules! service_client {
+/// counter, a region (`None`: the config's), the service's own endpoint
+/// (`[aws.endpoint_urls] <service>`). Exported for the sinks' services:
+/// `poolsight_collect::aws_service_client!(sns_client, aws_sdk_sns, "sns");`.
+#[macro_export]
+macro_rules! aws_service_client {
     ($name:ident, $krate:ident, $service:literal) => {
         pub fn $name(
-            config: &SdkConfig,
-            settings: &AwsSettings,
+            config: &$crate::aws::SdkConfig,
+            settings: &$crate::aws::AwsSettings,
             region: Option<&str>,
-            counter: &RequestCounter,
+            counter: &$crate::aws::RequestCounter,
         ) -> $krate::Client {
             let mut builder = $krate::config::Builder::from(config).interceptor(counter.clone());
             if let Some(region) = region {
-                builder = builder.region(Region::new(region.to_string()));
+                builder = builder.region($crate::aws::Region::new(region.to_string()));
             }
             if let Some(endpoint) = settings.endpoint_for($service) {
                 builder = builder.endpoint_url(endpoint);
@@ -137,11 +141,11 @@ macro_rules! service_client {
     };
 }
 
-service_client!(logs_client, aws_sdk_cloudwatchlogs, "logs");
-service_client!(cloudtrail_client, aws_sdk_cloudtrail, "cloudtrail");
-service_client!(cognito_client, aws_sdk_cognitoidentity, "cognito_identity");
-service_client!(iam_client, aws_sdk_iam, "iam");
-service_client!(sts_client, aws_sdk_sts, "sts");
+crate::aws_service_client!(logs_client, aws_sdk_cloudwatchlogs, "logs");
+crate::aws_service_client!(cloudtrail_client, aws_sdk_cloudtrail, "cloudtrail");
+crate::aws_service_client!(cognito_client, aws_sdk_cognitoidentity, "cognito_identity");
+crate::aws_service_client!(iam_client, aws_sdk_iam, "iam");
+crate::aws_service_client!(sts_client, aws_sdk_sts, "sts");
 
 /// Whether an SDK error (after the SDK's own retries) is worth another try
 /// later: timeouts, connection failures, responses cut off, throttling and

@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub mod notify;
+pub use notify::NotifyConfig;
+
 /// The config file read when `--config` is not given.
 pub const DEFAULT_FILE: &str = "poolsight.toml";
 
@@ -66,6 +69,9 @@ pub struct Config {
     /// `[inventory]`; `None`: `run` takes no inventory.
     #[serde(default)]
     pub inventory: Option<InventoryConfig>,
+    /// `[notify]` and its targets; none: findings stay in the lake.
+    #[serde(default)]
+    pub notify: NotifyConfig,
     /// The file this was read from (`None` for the built-in defaults).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -83,13 +89,22 @@ pub struct AwsConfig {
     pub endpoint_url: Option<String>,
     /// Per-service endpoints over `endpoint_url` (VPC endpoints, an
     /// emulator per service): keys `s3`, `logs`, `cloudtrail`,
-    /// `cognito_identity`, `iam`, `sts`.
+    /// `cognito_identity`, `iam`, `sts`, `sns`, `securityhub`.
     #[serde(default)]
     pub endpoint_urls: std::collections::BTreeMap<String, String>,
 }
 
 /// The services `[aws.endpoint_urls]` may name.
-pub const AWS_SERVICES: &[&str] = &["s3", "logs", "cloudtrail", "cognito_identity", "iam", "sts"];
+pub const AWS_SERVICES: &[&str] = &[
+    "s3",
+    "logs",
+    "cloudtrail",
+    "cognito_identity",
+    "iam",
+    "sts",
+    "sns",
+    "securityhub",
+];
 
 /// `[inventory]`: `poolsight inventory`, and `run` when present.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -595,6 +610,9 @@ impl Config {
                 ));
             }
         }
+        self.notify
+            .validate()
+            .map_err(|(key, message)| invalid(key, message))?;
         if self.ingest.workers == Some(0) {
             return Err(invalid(
                 "ingest.workers".into(),

@@ -116,6 +116,8 @@ pub const QUARANTINE_DIR: &str = "quarantine";
 pub const INVENTORY_DIR: &str = "inventory";
 /// Folder of stored findings.
 pub const FINDINGS_DIR: &str = "findings";
+/// Folder of the notification outbox (`notify/outbox.parquet`).
+pub const NOTIFY_DIR: &str = "notify";
 /// Folder of poolsight's own state (ignored by engines: it starts with `_`).
 pub const STATE_DIR: &str = "_state";
 
@@ -176,6 +178,10 @@ impl Lake {
 
     pub fn inventory_dir(&self) -> PathBuf {
         self.root.join(INVENTORY_DIR)
+    }
+
+    pub fn notify_dir(&self) -> PathBuf {
+        self.root.join(NOTIFY_DIR)
     }
 
     pub fn state_dir(&self) -> PathBuf {

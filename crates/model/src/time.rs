@@ -52,7 +52,7 @@ fn parse_fast_utc(text: &str) -> Option<i64> {
     Some(time.and_utc().timestamp_micros())
 }
 
-/// A span as users write it: `90m` (or `90min`), `24h`, `7d`, `2w`. `None`
+/// A span as users write it: `30s`, `90m` (or `90min`), `24h`, `7d`, `2w`. `None`
 /// for anything else, zero, or a span too long to be a time difference.
 pub fn parse_span(text: &str) -> Option<Duration> {
     let text = text.trim();
@@ -60,6 +60,7 @@ pub fn parse_span(text: &str) -> Option<Duration> {
     let unit = &text[digits.len()..];
     let n: i64 = digits.parse().ok().filter(|n| *n > 0)?;
     match unit {
+        "s" => Duration::try_seconds(n),
         "m" | "min" => Duration::try_minutes(n),
         "h" => Duration::try_hours(n),
         "d" => Duration::try_days(n),
