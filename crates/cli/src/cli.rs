@@ -63,6 +63,58 @@ pub enum Command {
     Inventory(InventoryArgs),
     /// What the trails record against what poolsight needs; exit 1 on a gap.
     Coverage(CoverageArgs),
+    /// Deliver new and changed findings to the [notify] targets (Security Hub, SNS, webhooks).
+    Notify(NotifyArgs),
+    /// Export the findings: `export ocsf --out DIR|s3://…` (Security Lake custom-source layout).
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// The lake folder (default: the config's `lake`, else ./poolsight-lake).
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
+    /// Print what would go to each target (bodies included); send nothing, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(subcommand)]
+    pub what: ExportWhat,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportWhat {
+    /// The stored findings as OCSF Detection Findings (class 2004) in Parquet,
+    /// partitioned region=/accountId=/eventDay= as a Security Lake custom source.
+    Ocsf(ExportOcsfArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportOcsfArgs {
+    /// The lake folder (default: the config's `lake`, else ./poolsight-lake).
+    #[arg(long)]
+    pub lake: Option<PathBuf>,
+    /// A folder, or the custom source's location s3://bucket/prefix.
+    #[arg(long)]
+    pub out: String,
+    /// Only findings updated at or after this time (RFC 3339, YYYY-MM-DD, or 24h/7d back from now).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Account partition of findings whose evidence names none (default: the lake's most frequent).
+    #[arg(long)]
+    pub account: Option<String>,
+    /// Region partition of findings whose evidence names none (default: the lake's most frequent).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Print the report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -153,6 +205,8 @@ pub enum FindingsFormat {
     Table,
     Json,
     Jsonl,
+    /// OCSF 1.1.0 Detection Findings (class 2004), one JSON object per line.
+    Ocsf,
 }
 
 #[derive(Debug, Args)]

@@ -34,6 +34,8 @@ fn main() -> ExitCode {
             Command::Compact(args) => commands::compact::run(args, &config),
             Command::Inventory(args) => commands::inventory::run(args, &config),
             Command::Coverage(args) => commands::coverage::run(args, &config),
+            Command::Notify(args) => commands::notify::run(args, &config),
+            Command::Export(args) => commands::export::run(args, &config),
         });
     match result {
         Ok(code) => ExitCode::from(code),

@@ -134,6 +134,27 @@ pub fn write_batches(
 }
 
 /// Findings as a table (text from records made terminal-safe), JSON or JSON Lines.
+/// Writes findings of the lake at `lake` in `format`; OCSF reads each
+/// finding's evidence context from the lake.
+pub fn write_lake_findings(
+    out: &mut dyn Write,
+    findings: &[poolsight_detect::findings::Finding],
+    format: crate::cli::FindingsFormat,
+    config: &poolsight_config::Config,
+    lake: &std::path::Path,
+) -> Result<()> {
+    if format != crate::cli::FindingsFormat::Ocsf {
+        return write_findings(out, findings, format);
+    }
+    let events = crate::commands::runtime()?.block_on(poolsight_notify::ocsf::render_stored(
+        config, lake, findings,
+    ))?;
+    for event in events {
+        writeln!(out, "{}", serde_json::to_string(&event)?)?;
+    }
+    Ok(())
+}
+
 pub fn write_findings(
     out: &mut dyn Write,
     findings: &[poolsight_detect::findings::Finding],
@@ -147,6 +168,9 @@ pub fn write_findings(
         }
         crate::cli::FindingsFormat::Json => {
             writeln!(out, "{}", serde_json::to_string_pretty(findings)?)?;
+        }
+        crate::cli::FindingsFormat::Ocsf => {
+            anyhow::bail!("OCSF needs the lake: write_lake_findings")
         }
         crate::cli::FindingsFormat::Table => {
             if findings.is_empty() {

@@ -346,3 +346,98 @@ pub async fn write_to_s3(
     }
     Ok(written)
 }
+
+/// `poolsight export ocsf` options.
+#[derive(Debug, Clone)]
+pub struct ExportOptions {
+    /// A folder or `s3://bucket/prefix`.
+    pub out: String,
+    /// Only findings updated at or after this time.
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// For findings whose evidence names no account or region (default:
+    /// the lake's most frequent `recipient_account_id` and `aws_region`).
+    pub default_account: Option<String>,
+    pub default_region: Option<String>,
+}
+
+/// What the export wrote.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExportReport {
+    pub destination: String,
+    pub findings: usize,
+    pub files: Vec<ExportedFile>,
+}
+
+/// Exports the lake's stored findings as OCSF Parquet (see the module doc).
+pub async fn export_ocsf(
+    config: &poolsight_config::Config,
+    lake_dir: &Path,
+    options: &ExportOptions,
+) -> Result<ExportReport, NotifyError> {
+    let destination = Destination::parse(&options.out)?;
+    let lake = poolsight_lake::Lake::open(lake_dir)?;
+    let findings: Vec<_> = poolsight_detect::findings::load_findings(&lake)?
+        .into_iter()
+        .filter(|f| {
+            options.since.is_none_or(|since| {
+                poolsight_model::time::parse_instant(&f.updated_at).is_none_or(|t| t >= since)
+            })
+        })
+        .collect();
+    let events = crate::ocsf::render_stored(config, lake_dir, &findings).await?;
+    let (lake_account, lake_region) = lake_defaults(lake_dir).await;
+    let account = options
+        .default_account
+        .clone()
+        .or(lake_account)
+        .unwrap_or_else(|| "000000000000".into());
+    let region = options
+        .default_region
+        .clone()
+        .or(lake_region)
+        .or_else(|| config.aws.region.clone())
+        .unwrap_or_else(|| "us-east-1".into());
+    let files = partition_files(&events, &account, &region)?;
+    let written = match &destination {
+        Destination::Folder(folder) => write_to_folder(folder, &files)?,
+        Destination::S3 { bucket, prefix } => {
+            let settings = poolsight_collect::AwsSettings::from_config(
+                config,
+                config.collect.max_attempts.unwrap_or(4),
+            );
+            let sdk = poolsight_collect::aws::load_sdk_config(&settings).await;
+            let client =
+                poolsight_collect::aws::s3_client(&sdk, &settings, None, &Default::default());
+            write_to_s3(&client, bucket, prefix, &files, settings.max_attempts).await?
+        }
+    };
+    Ok(ExportReport {
+        destination: options.out.clone(),
+        findings: findings.len(),
+        files: written,
+    })
+}
+
+/// The lake's most frequent account and region.
+async fn lake_defaults(lake_dir: &Path) -> (Option<String>, Option<String>) {
+    let Ok(session) = poolsight_detect::LakeSession::open(lake_dir).await else {
+        return (None, None);
+    };
+    let most = |column: &str| {
+        format!("SELECT {column} AS v FROM events WHERE {column} IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+    };
+    let mut out = Vec::new();
+    for column in ["recipient_account_id", "aws_region"] {
+        let value = match session.query(&most(column)).await {
+            Ok(batches) => crate::context::rows(&batches)
+                .ok()
+                .and_then(|rows| rows.into_iter().next())
+                .and_then(|row| row.get("v").and_then(Value::as_str).map(str::to_string)),
+            Err(_) => None,
+        };
+        out.push(value);
+    }
+    let region = out.pop().flatten();
+    let account = out.pop().flatten();
+    (account, region)
+}

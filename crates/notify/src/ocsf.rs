@@ -223,12 +223,21 @@ fn actor(notice: &Notice<'_>) -> Value {
     let idp = finding.identity_pool_id.as_ref().map(|pool| {
         json!({"uid": pool, "name": provider.clone().unwrap_or_else(|| "Cognito identity pool".into())})
     });
+    // OCSF's actor needs a user or a session: without an identity or a
+    // key, the user is the pool's (or the role's) identities as a group.
+    let user = user.or_else(|| {
+        if session.is_some() {
+            return None;
+        }
+        let name = finding
+            .identity_pool_id
+            .clone()
+            .or_else(|| context.role_arns.first().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        Some(json!({"name": name, "type_id": 99, "type": "Cognito identity pool identities"}))
+    });
     let mut actor = json!({"user": user, "session": session, "idp": idp});
     prune_nulls(&mut actor);
-    if actor.as_object().is_some_and(Map::is_empty) {
-        // The actor object needs one of its members: the pool or role names it.
-        return json!({"user": {"name": finding.identity_pool_id.clone().or_else(|| context.role_arns.first().cloned()).unwrap_or_else(|| "unknown".into())}});
-    }
     actor
 }
 
@@ -248,4 +257,38 @@ pub fn prune_nulls(value: &mut Value) {
         }
         _ => {}
     }
+}
+
+/// The OCSF events of stored findings (`detect --format ocsf`, `findings
+/// list --format ocsf`, the export): each finding as it now is, its
+/// activity from its status and history ([`Change::of_stored`]), its
+/// context read from the lake at `lake_dir`.
+pub async fn render_stored(
+    config: &poolsight_config::Config,
+    lake_dir: &std::path::Path,
+    findings: &[poolsight_detect::findings::Finding],
+) -> Result<Vec<Value>, crate::NotifyError> {
+    let catalog = poolsight_detect::catalog::Catalog::from_config(config)?;
+    let contexts = match poolsight_detect::LakeSession::open(lake_dir).await {
+        Ok(session) => crate::context::load_contexts(&session, findings).await?,
+        Err(error) => {
+            tracing::warn!(error = %error, "the evidence's context could not be read; the events have no account or region");
+            Default::default()
+        }
+    };
+    let empty = crate::context::FindingContext::default();
+    Ok(findings
+        .iter()
+        .map(|finding| {
+            let version = crate::outbox::version_of(finding);
+            detection_finding(&Notice {
+                finding,
+                detection: catalog.detection(&finding.detection),
+                context: contexts.get(&finding.finding_id).unwrap_or(&empty),
+                change: Change::of_stored(finding),
+                version: &version,
+                delivery_id: &version,
+            })
+        })
+        .collect())
 }

@@ -174,20 +174,21 @@ impl Outbox {
             if line.trim().is_empty() {
                 continue;
             }
-            let parsed: JournalLine =
-                match serde_json::from_str(line) {
-                    Ok(parsed) => parsed,
-                    // The last line may be torn by a crash mid-append: nothing
-                    // was acknowledged by it that a resend would not repeat.
-                    Err(_) if number + 1 == lines.len() => break,
-                    Err(e) => return Err(NotifyError::Damaged {
+            let parsed: JournalLine = match serde_json::from_str(line) {
+                Ok(parsed) => parsed,
+                // The last line may be torn by a crash mid-append: nothing
+                // was acknowledged by it that a resend would not repeat.
+                Err(_) if number + 1 == lines.len() => break,
+                Err(e) => {
+                    return Err(NotifyError::Damaged {
                         path: self.journal.clone(),
                         reason: format!(
                             "line {}: {e}; move the file aside (its deliveries will be sent again)",
                             number + 1
                         ),
-                    }),
-                };
+                    })
+                }
+            };
             self.apply(&parsed);
         }
         Ok(())

@@ -46,9 +46,15 @@ pub fn run(args: &DetectArgs, config: &Config) -> Result<u8> {
         Some(path) => {
             let mut file = std::fs::File::create(path)
                 .with_context(|| format!("create {}", path.display()))?;
-            crate::output::write_findings(&mut file, &shown, args.format)?;
+            crate::output::write_lake_findings(&mut file, &shown, args.format, config, &lake)?;
         }
-        None => crate::output::write_findings(&mut std::io::stdout().lock(), &shown, args.format)?,
+        None => crate::output::write_lake_findings(
+            &mut std::io::stdout().lock(),
+            &shown,
+            args.format,
+            config,
+            &lake,
+        )?,
     }
     // --fail-on counts what this run found new or changed.
     Ok(

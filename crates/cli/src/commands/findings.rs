@@ -9,7 +9,7 @@ use poolsight_detect::lifecycle::{find, load_audit, set_status, STATUSES};
 use poolsight_lake::{Lake, LakeError};
 
 use crate::cli::{FindingsAction, FindingsArgs};
-use crate::output::{terminal_safe, write_findings};
+use crate::output::{terminal_safe, write_lake_findings};
 
 pub fn run(args: &FindingsArgs, config: &Config) -> Result<u8> {
     let lake_dir = config.lake_or(args.lake.as_deref());
@@ -50,7 +50,13 @@ pub fn run(args: &FindingsArgs, config: &Config) -> Result<u8> {
                 })
                 .collect();
             findings.sort_by(poolsight_detect::findings::Finding::by_priority);
-            write_findings(&mut std::io::stdout().lock(), &findings, list.format)?;
+            write_lake_findings(
+                &mut std::io::stdout().lock(),
+                &findings,
+                list.format,
+                config,
+                &lake_dir,
+            )?;
             return Ok(0);
         }
         FindingsAction::Show { id } => {

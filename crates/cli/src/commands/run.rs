@@ -1,7 +1,8 @@
 //! `poolsight run`: the scheduled job. Collect, then (with `[inventory]`)
 //! take an inventory, then detect what arrived (incremental) and judge the
-//! newest inventory, then compact grown partitions — all under one lake lock,
-//! so no other writer stores events or findings in between.
+//! newest inventory, then compact grown partitions, then (with `[notify]`
+//! targets) deliver new and changed findings — all under one lake lock, so
+//! no other writer stores events or findings in between.
 //!
 //! Exit: [`crate::exit::FINDINGS`] when new or updated findings reach
 //! `[detect] fail_on`, else the collect step's code (0, or
@@ -77,6 +78,34 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool) -> Result<u8> {
             files_after = compacted.files_after,
             "compacted"
         );
+    }
+    // Last, new and changed findings go out. A target that is down is a
+    // warning (and pending deliveries for the next run), never the run's
+    // exit code.
+    if config.notify.has_targets() {
+        let delivered = crate::commands::runtime()?.block_on(poolsight_notify::notify(
+            config,
+            pipeline.lake(),
+            Some(pipeline.lock()),
+            &poolsight_notify::NotifyOptions::default(),
+        ));
+        match delivered {
+            Ok(report) => {
+                if args.json {
+                    println!("{}", serde_json::json!({ "notify": report }));
+                } else {
+                    let sent: usize = report.targets.iter().map(|t| t.sent).sum();
+                    let pending: usize = report.targets.iter().map(|t| t.pending).sum();
+                    println!("notifications: {sent} delivered, {pending} pending");
+                }
+                for warning in report.warnings() {
+                    tracing::warn!(target_report = %warning, "notify: not everything was delivered");
+                }
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "notify failed; findings are stored and go out with the next run");
+            }
+        }
     }
     let collect_code = collecting::exit_code(&collected);
     if at_or_above > 0 {
