@@ -611,7 +611,7 @@ impl Config {
             }
         }
         self.notify
-            .validate()
+            .validate(self.aws.region.as_deref())
             .map_err(|(key, message)| invalid(key, message))?;
         if self.ingest.workers == Some(0) {
             return Err(invalid(

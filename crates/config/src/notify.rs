@@ -189,7 +189,7 @@ impl NotifyConfig {
     }
 
     /// Checks the values; `Err((key, message))`.
-    pub(crate) fn validate(&self) -> Result<(), (String, String)> {
+    pub(crate) fn validate(&self, default_region: Option<&str>) -> Result<(), (String, String)> {
         for (key, value) in [
             ("notify.retry_base", &self.retry_base),
             ("notify.retry_max", &self.retry_max),
@@ -290,7 +290,11 @@ impl NotifyConfig {
             .iter()
             .map(SnsTarget::display_name)
             .chain(self.webhook.iter().map(WebhookTarget::display_name))
-            .chain(self.securityhub.iter().map(|t| t.display_name(None)));
+            .chain(
+                self.securityhub
+                    .iter()
+                    .map(|t| t.display_name(default_region)),
+            );
         for name in names_in_order {
             if !names.insert(name.clone()) {
                 return Err((

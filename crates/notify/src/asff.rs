@@ -54,7 +54,10 @@ pub struct AsffFinding {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub network: Option<AsffNetwork>,
     pub record_state: String,
-    pub workflow: AsffWorkflow,
+    /// Only on a finding's first import: afterwards Security Hub ignores an
+    /// import's workflow, and [`crate::securityhub`] updates it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workflow: Option<AsffWorkflow>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -265,8 +268,8 @@ pub fn finding(notice: &Notice<'_>, caller_account: &str, region: &str) -> AsffF
         } else {
             "ACTIVE".into()
         },
-        workflow: AsffWorkflow {
+        workflow: (notice.change == crate::notice::Change::New).then(|| AsffWorkflow {
             status: workflow_status(&finding.status).into(),
-        },
+        }),
     }
 }

@@ -154,7 +154,7 @@ fn targets(config: &Config) -> Vec<Target> {
     }
     for t in &notify.securityhub {
         targets.push(Target {
-            name: t.display_name(None),
+            name: t.display_name(config.aws.region.as_deref()),
             kind: "securityhub",
             filter: t.filter(),
             spec: Spec::SecurityHub(t.clone()),

@@ -112,7 +112,7 @@ impl SecurityHubSink {
         for (i, notice) in notices.iter().enumerate() {
             if notice.change == Change::Status && results[i].is_ok() {
                 by_status
-                    .entry(asff[i].workflow.status.as_str())
+                    .entry(crate::asff::workflow_status(&notice.finding.status))
                     .or_default()
                     .push(i);
             }
@@ -239,11 +239,11 @@ pub fn to_sdk(finding: &AsffFinding) -> AwsSecurityFinding {
         ))
         .set_network(network)
         .record_state(RecordState::from(finding.record_state.as_str()))
-        .workflow(
+        .set_workflow(finding.workflow.as_ref().map(|w| {
             Workflow::builder()
-                .status(WorkflowStatus::from(finding.workflow.status.as_str()))
-                .build(),
-        );
+                .status(WorkflowStatus::from(w.status.as_str()))
+                .build()
+        }));
     for resource in &finding.resources {
         builder = builder.resources(
             Resource::builder()

@@ -12,6 +12,10 @@
 //! - [`FaultProxy`]: sits between an SDK client and a server and answers
 //!   throttling and 500 errors for a share of requests, or cuts a response
 //!   off halfway.
+//! - [`WebhookReceiver`]: records webhook deliveries (key, signature, body)
+//!   and answers by a plan: 500 to the first N, slow answers, 500s.
+//! - [`SecurityHubShim`]: moto's Security Hub plus the `BatchUpdateFindings`
+//!   moto lacks (workflow status and note, written onto moto's findings).
 //! - [`run_measured`]: runs a command under an address-space limit and
 //!   reports its own peak memory.
 //! - [`aws_test_env`]: static credentials in the environment, so the SDK's
@@ -23,12 +27,16 @@ mod http;
 mod lookup_server;
 mod measure;
 mod moto;
+mod securityhub_shim;
+mod webhook_receiver;
 
 pub use cognito_server::{CognitoServer, CognitoServerOptions, CognitoStats};
 pub use fault_proxy::{FaultPlan, FaultProxy, FaultStats};
 pub use lookup_server::{LookupServer, LookupServerOptions, LookupStats};
 pub use measure::{run_measured, Measured};
 pub use moto::MotoServer;
+pub use securityhub_shim::SecurityHubShim;
+pub use webhook_receiver::{ReceivedDelivery, ReceiverPlan, WebhookReceiver};
 
 /// Puts static test credentials in the environment (idempotent). The
 /// values are the same on every call, so concurrent tests agree.
