@@ -298,6 +298,17 @@ impl LakeSession {
                 ctx.register_table(name, Arc::new(MemTable::try_new(schema, vec![vec![]])?))?;
             }
         }
+        // `notify_outbox`: what went (or goes) to which target; its schema
+        // is the notify crate's, read from the file once `notify` wrote it.
+        let outbox = lake.notify_dir().join("outbox.parquet");
+        if outbox.is_file() {
+            let options = ListingOptions::new(Arc::new(ParquetFormat::default()));
+            let config = ListingTableConfig::new(listing_url(&outbox)?)
+                .with_listing_options(options)
+                .infer_schema(&ctx.state())
+                .await?;
+            ctx.register_table("notify_outbox", Arc::new(ListingTable::try_new(config)?))?;
+        }
         register_inventory(&ctx, &lake).await?;
         match &spans {
             None => {

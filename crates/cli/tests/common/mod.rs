@@ -1,0 +1,60 @@
+//! What the binary's end-to-end tests share: running `poolsight`, reading
+//! its output, the repository's sample data, the test venv's Python.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs `poolsight args…` in `cwd`, with the testkit's AWS credentials.
+pub fn poolsight(args: &[&str], cwd: &Path) -> Output {
+    poolsight_with(args, cwd, &[])
+}
+
+/// [`poolsight`] with more environment variables.
+pub fn poolsight_with(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
+    command(args, cwd, env).output().expect("poolsight runs")
+}
+
+/// The command [`poolsight_with`] runs (to spawn it instead).
+pub fn command(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_poolsight"));
+    command.args(args).current_dir(cwd).env("NO_COLOR", "1");
+    for (key, value) in poolsight_testkit::aws_env_vars() {
+        command.env(key, value);
+    }
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command
+}
+
+/// stdout and stderr, for assertion messages.
+pub fn text(output: &Output) -> String {
+    format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
+}
+
+/// stdout of a run that must succeed.
+pub fn stdout(output: &Output) -> String {
+    assert!(output.status.success(), "{}", text(output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// The repository's sample-data/.
+pub fn sample() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample-data")
+}
+
+/// The repository's scripts/.
+pub fn scripts() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts")
+}
+
+/// The test venv's Python (scripts/test sets `POOLSIGHT_PYTHON`).
+pub fn python() -> String {
+    std::env::var("POOLSIGHT_PYTHON").unwrap_or_else(|_| "python3".into())
+}
