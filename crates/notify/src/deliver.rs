@@ -165,7 +165,7 @@ fn targets(config: &Config) -> Vec<Target> {
 
 enum Sink {
     Sns(SnsSink),
-    Webhook(WebhookSink),
+    Webhook(Box<WebhookSink>),
     SecurityHub(SecurityHubSink),
 }
 
@@ -235,7 +235,7 @@ impl Shared {
 
     async fn sink(&self, target: &Target, config: &Config) -> Result<Sink, String> {
         match &target.spec {
-            Spec::Webhook(spec) => WebhookSink::new(spec).map(Sink::Webhook),
+            Spec::Webhook(spec) => WebhookSink::new(spec).map(|sink| Sink::Webhook(Box::new(sink))),
             Spec::Sns(spec) => {
                 let client = sns_client(
                     self.sdk().await,

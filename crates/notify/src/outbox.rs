@@ -577,11 +577,21 @@ mod tests {
         let mut outbox = outbox(dir.path());
         let v1 = finding("f1", "high", "open", &["e1"]);
         assert_eq!(
-            outbox.enqueue("t", &filter(), &[v1.clone()], "2026-11-01T03:00:00Z"),
+            outbox.enqueue(
+                "t",
+                &filter(),
+                std::slice::from_ref(&v1),
+                "2026-11-01T03:00:00Z"
+            ),
             1
         );
         assert_eq!(
-            outbox.enqueue("t", &filter(), &[v1.clone()], "2026-11-01T04:00:00Z"),
+            outbox.enqueue(
+                "t",
+                &filter(),
+                std::slice::from_ref(&v1),
+                "2026-11-01T04:00:00Z"
+            ),
             0
         );
         // The last_seen of a finding is not part of its version.
@@ -610,12 +620,22 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut outbox = outbox(dir.path());
         let open = finding("f1", "high", "open", &["e1"]);
-        outbox.enqueue("t", &filter(), &[open.clone()], "2026-11-01T03:00:00Z");
+        outbox.enqueue(
+            "t",
+            &filter(),
+            std::slice::from_ref(&open),
+            "2026-11-01T03:00:00Z",
+        );
         let id = outbox.entries()[0].delivery_id.clone();
         outbox.mark_sent(&id, "2026-11-01T03:00:01Z").expect("sent");
         let resolved = finding("f1", "high", "resolved", &["e1"]);
         assert_eq!(
-            outbox.enqueue("t", &filter(), &[resolved.clone()], "2026-11-01T04:00:00Z"),
+            outbox.enqueue(
+                "t",
+                &filter(),
+                std::slice::from_ref(&resolved),
+                "2026-11-01T04:00:00Z"
+            ),
             1
         );
         assert_eq!(outbox.entries()[1].change, "status");
