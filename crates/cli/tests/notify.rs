@@ -496,3 +496,85 @@ fn a_target_that_is_down_is_a_warning_not_the_exit_code_of_run() {
     assert_eq!(report["targets"][0]["sent"], 0);
     assert!(report["targets"][0]["pending"].as_u64().unwrap_or(0) > 0);
 }
+
+#[test]
+fn webhook_secrets_and_url_tokens_never_leave_the_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cwd = dir.path();
+    demo_lake(cwd);
+    let receiver = WebhookReceiver::start(ReceiverPlan {
+        fail_first: 2,
+        ..Default::default()
+    });
+    let token = "TOKEN-IN-THE-URL-4f9a";
+    let secret = "HMAC-SECRET-VALUE-77c1";
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    std::fs::write(
+        cwd.join("poolsight.toml"),
+        format!(
+            r#"lake = "lake"
+[[notify.webhook]]
+url = "{}?token={token}"
+secret_env = "HOOK_SECRET"
+min_severity = "high"
+
+[[notify.webhook]]
+url_env = "DEAD_HOOK_URL"
+min_severity = "high"
+timeout_seconds = 1
+"#,
+            receiver.url()
+        ),
+    )
+    .expect("config");
+    let dead_url = format!("http://127.0.0.1:{dead}/services/{token}");
+    let env = [
+        ("HOOK_SECRET", secret),
+        ("DEAD_HOOK_URL", dead_url.as_str()),
+    ];
+    let mut seen = String::new();
+    for args in [
+        &["-v", "notify", "--dry-run"][..],
+        &["-v", "notify", "--json"][..],
+        &["-vv", "notify"][..],
+    ] {
+        seen.push_str(&text(&poolsight_with(args, cwd, &env)));
+    }
+    assert!(
+        seen.contains("webhook:http://127.0.0.1"),
+        "targets are named by host: {seen}"
+    );
+    assert!(!seen.contains(token), "the URL's token leaked: {seen}");
+    assert!(!seen.contains(secret), "the signing secret leaked");
+    for entry in walk_files(&cwd.join("lake/notify")) {
+        let bytes = std::fs::read(&entry).expect("read");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(token) && !text.contains(secret),
+            "{}",
+            entry.display()
+        );
+    }
+    // The requests were signed all the same.
+    assert!(receiver.deliveries().iter().all(|d| d
+        .signature
+        .as_deref()
+        .is_some_and(|s| s.starts_with("sha256="))));
+    assert!(!receiver.processed_keys().is_empty());
+}
+
+fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -35,6 +35,9 @@ pub struct TargetFilter {
     pub categories: Vec<String>,
     /// Requests per second at most.
     pub per_second: f64,
+    /// Send the findings that already exist when the target is first
+    /// configured (default true); false: only what is new or changes after.
+    pub backfill: bool,
 }
 
 /// `[[notify.sns]]`: one message per finding version to a topic.
@@ -51,6 +54,8 @@ pub struct SnsTarget {
     pub categories: Vec<String>,
     /// Publish calls per second (default 10).
     pub per_second: Option<f64>,
+    /// Send the findings that exist when the target is added (default true).
+    pub backfill: Option<bool>,
 }
 
 /// `[[notify.webhook]]`: one HTTP POST per finding version.
@@ -76,6 +81,8 @@ pub struct WebhookTarget {
     pub per_second: Option<f64>,
     /// Seconds to wait for the receiver's answer (default 10).
     pub timeout_seconds: Option<f64>,
+    /// Send the findings that exist when the target is added (default true).
+    pub backfill: Option<bool>,
 }
 
 /// `[[notify.securityhub]]`: findings imported as ASFF with
@@ -95,6 +102,8 @@ pub struct SecurityHubTarget {
     pub per_second: Option<f64>,
     /// Send status changes with `BatchUpdateFindings` too (default true).
     pub workflow_updates: Option<bool>,
+    /// Send the findings that exist when the target is added (default true).
+    pub backfill: Option<bool>,
 }
 
 /// Webhook body formats.
@@ -115,6 +124,7 @@ impl SnsTarget {
             min_severity: self.min_severity.unwrap_or(Severity::Medium),
             categories: self.categories.clone(),
             per_second: self.per_second.unwrap_or(10.0),
+            backfill: self.backfill.unwrap_or(true),
         }
     }
 
@@ -143,6 +153,7 @@ impl WebhookTarget {
             min_severity: self.min_severity.unwrap_or(Severity::Medium),
             categories: self.categories.clone(),
             per_second: self.per_second.unwrap_or(5.0),
+            backfill: self.backfill.unwrap_or(true),
         }
     }
 }
@@ -165,6 +176,7 @@ impl SecurityHubTarget {
             min_severity: self.min_severity.unwrap_or(Severity::Info),
             categories: self.categories.clone(),
             per_second: self.per_second.unwrap_or(5.0),
+            backfill: self.backfill.unwrap_or(true),
         }
     }
 }

@@ -344,6 +344,13 @@ pub async fn notify(
     let mut outbox = Outbox::load(lake)?;
     let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
     outbox.prune(&names, now);
+    let gone = outbox.supersede_gone(&findings);
+    if gone > 0 {
+        tracing::warn!(
+            deliveries = gone,
+            "findings no longer stored: their pending deliveries are dropped"
+        );
+    }
     let mut due: Vec<Vec<OutboxEntry>> = Vec::new();
     for target in &targets {
         let enqueued = outbox.enqueue(&target.name, &target.filter, &findings, &now_text);

@@ -48,6 +48,9 @@ use crate::NotifyError;
 pub const PENDING: &str = "pending";
 pub const SENT: &str = "sent";
 pub const SUPERSEDED: &str = "superseded";
+/// A version that existed when a target with `backfill = false` was added:
+/// recorded so that only later changes are sent, never delivered.
+pub const SKIPPED: &str = "skipped";
 
 /// Sent and superseded entries older than this are dropped from the
 /// outbox, except the newest of each target and finding (which the next
@@ -69,7 +72,7 @@ pub struct OutboxEntry {
     pub severity: String,
     pub status: String,
     pub enqueued_at: String,
-    /// `pending`, `sent` or `superseded`.
+    /// `pending`, `sent`, `superseded` or `skipped`.
     pub state: String,
     pub attempts: i64,
     pub next_attempt_at: Option<String>,
@@ -128,6 +131,11 @@ struct JournalLine {
 #[derive(Debug)]
 pub struct Outbox {
     entries: Vec<OutboxEntry>,
+    /// Every target ever enqueued for, and when it was first
+    /// (`notify/targets.json`): a target without backfill skips only what
+    /// existed when it was added.
+    targets: BTreeMap<String, String>,
+    targets_file: PathBuf,
     index: HashMap<String, usize>,
     parquet: PathBuf,
     journal: PathBuf,
@@ -142,8 +150,21 @@ impl Outbox {
         let dir = lake.notify_dir();
         let parquet = dir.join("outbox.parquet");
         let journal = dir.join("outbox.journal");
+        let targets_file = dir.join("targets.json");
+        let targets = match std::fs::read(&targets_file) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| NotifyError::Damaged {
+                path: targets_file.clone(),
+                reason: format!(
+                    "{e}; move it aside (targets without backfill then skip what exists again)"
+                ),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(LakeError::io(&targets_file, e).into()),
+        };
         let mut outbox = Outbox {
             entries: read_entries(&parquet)?,
+            targets,
+            targets_file,
             index: HashMap::new(),
             parquet,
             journal,
@@ -232,11 +253,13 @@ impl Outbox {
         findings: &[Finding],
         now: &str,
     ) -> usize {
-        // Per finding: the newest entry's index, whether any was sent, the
-        // highest sequence number.
+        // Per finding: the newest entry, the newest sent one, the pending
+        // ones and the highest sequence number (one pass over the outbox).
+        #[derive(Default)]
         struct History {
             newest: usize,
-            ever_sent: bool,
+            last_sent: Option<usize>,
+            pending: Vec<usize>,
             seq: i64,
         }
         let mut history: HashMap<&str, History> = HashMap::new();
@@ -244,15 +267,23 @@ impl Outbox {
             if entry.target != target {
                 continue;
             }
-            let h = history.entry(entry.finding_id.as_str()).or_insert(History {
-                newest: i,
-                ever_sent: false,
-                seq: 0,
-            });
+            let h = history.entry(entry.finding_id.as_str()).or_default();
             h.newest = i;
-            h.ever_sent |= entry.state == SENT;
+            if entry.state == SENT {
+                h.last_sent = Some(i);
+            }
+            if entry.state == PENDING {
+                h.pending.push(i);
+            }
             h.seq = h.seq.max(entry.seq);
         }
+        // A target seen for the first time without backfill: what exists
+        // now is its baseline, not news.
+        let first_time = !self.targets.contains_key(target);
+        if first_time {
+            self.targets.insert(target.to_string(), now.to_string());
+        }
+        let baseline = first_time && !filter.backfill;
         let mut to_add = Vec::new();
         let mut to_supersede = Vec::new();
         for finding in findings {
@@ -261,35 +292,24 @@ impl Outbox {
             if past.is_some_and(|h| self.entries[h.newest].version == version) {
                 continue;
             }
-            let ever_sent = past.is_some_and(|h| h.ever_sent);
-            if past.is_some() {
-                // Older versions not yet delivered are replaced by this one.
-                for (i, entry) in self.entries.iter().enumerate() {
-                    if entry.target == target
-                        && entry.finding_id == finding.finding_id
-                        && entry.state == PENDING
-                    {
-                        to_supersede.push(i);
-                    }
-                }
+            // Older versions not yet delivered are replaced by this one.
+            if let Some(h) = past {
+                to_supersede.extend(h.pending.iter().copied());
             }
-            let change = if !ever_sent {
+            let last_sent = past.and_then(|h| h.last_sent).map(|i| &self.entries[i]);
+            let change = match last_sent {
                 // The target never got it: only an open finding it wants is news.
-                if is_closed(&finding.status) || !wants(filter, finding) {
-                    continue;
+                None => {
+                    if is_closed(&finding.status) || !wants(filter, finding) {
+                        continue;
+                    }
+                    Change::New
                 }
-                Change::New
-            } else {
-                let last_sent = self.entries.iter().rev().find(|e| {
-                    e.target == target && e.finding_id == finding.finding_id && e.state == SENT
-                });
-                if last_sent.is_some_and(|e| e.status != finding.status) {
-                    Change::Status
-                } else {
-                    Change::Updated
-                }
+                Some(sent) if sent.status != finding.status => Change::Status,
+                Some(_) => Change::Updated,
             };
             let seq = past.map_or(0, |h| h.seq) + 1;
+            let state = if baseline { SKIPPED } else { PENDING };
             to_add.push(OutboxEntry {
                 delivery_id: delivery_id(target, &finding.finding_id, &version, seq),
                 target: target.to_string(),
@@ -301,7 +321,7 @@ impl Outbox {
                 severity: finding.severity.clone(),
                 status: finding.status.clone(),
                 enqueued_at: now.to_string(),
-                state: PENDING.into(),
+                state: state.into(),
                 attempts: 0,
                 next_attempt_at: None,
                 last_error: None,
@@ -311,10 +331,25 @@ impl Outbox {
         for i in to_supersede {
             self.entries[i].state = SUPERSEDED.into();
         }
-        let added = to_add.len();
+        let added = to_add.iter().filter(|e| e.state == PENDING).count();
         self.entries.extend(to_add);
         self.reindex();
         added
+    }
+
+    /// Pending entries of findings no longer stored (the findings file was
+    /// moved aside) are superseded: there is nothing left to send.
+    pub fn supersede_gone(&mut self, findings: &[Finding]) -> usize {
+        let known: std::collections::HashSet<&str> =
+            findings.iter().map(|f| f.finding_id.as_str()).collect();
+        let mut gone = 0;
+        for entry in &mut self.entries {
+            if entry.state == PENDING && !known.contains(entry.finding_id.as_str()) {
+                entry.state = SUPERSEDED.into();
+                gone += 1;
+            }
+        }
+        gone
     }
 
     /// The pending entries of `target` due at `now`, oldest first.
@@ -416,6 +451,7 @@ impl Outbox {
                 poolsight_model::time::parse_instant(&e.enqueued_at).is_none_or(|t| t >= cutoff)
             })
             .collect();
+        self.targets.retain(|name, _| targets.contains(name));
         let before = self.entries.len();
         let mut i = 0;
         self.entries.retain(|_| {
@@ -432,6 +468,10 @@ impl Outbox {
     pub fn save(&mut self) -> Result<(), NotifyError> {
         let batch = to_batch(&self.entries)?;
         poolsight_lake::write_parquet_file(&self.parquet, batch.schema(), &[batch])?;
+        poolsight_lake::write_atomically(
+            &self.targets_file,
+            &serde_json::to_vec_pretty(&self.targets)?,
+        )?;
         self.journal_file = None;
         match std::fs::remove_file(&self.journal) {
             Ok(()) => {}
@@ -563,6 +603,7 @@ mod tests {
             min_severity: Severity::Medium,
             categories: vec![],
             per_second: 10.0,
+            backfill: true,
         }
     }
 
@@ -657,6 +698,46 @@ mod tests {
         assert_eq!(third.change, "status");
         assert_eq!(third.version, outbox.entries()[0].version);
         assert_ne!(third.delivery_id, outbox.entries()[0].delivery_id);
+    }
+
+    #[test]
+    fn a_target_without_backfill_gets_only_what_changes_after_it_was_added() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut outbox = outbox(dir.path());
+        let no_backfill = TargetFilter {
+            backfill: false,
+            ..filter()
+        };
+        let old = finding("f1", "high", "open", &["e1"]);
+        assert_eq!(
+            outbox.enqueue(
+                "t",
+                &no_backfill,
+                std::slice::from_ref(&old),
+                "2026-11-01T03:00:00Z"
+            ),
+            0
+        );
+        assert_eq!(outbox.entries()[0].state, SKIPPED);
+        // Unchanged: still nothing; changed, or new: sent (as new: the target never got it).
+        assert_eq!(
+            outbox.enqueue(
+                "t",
+                &no_backfill,
+                std::slice::from_ref(&old),
+                "2026-11-01T04:00:00Z"
+            ),
+            0
+        );
+        let grown = finding("f1", "high", "open", &["e1", "e2"]);
+        let fresh = finding("f2", "high", "open", &["e3"]);
+        assert_eq!(
+            outbox.enqueue("t", &no_backfill, &[grown, fresh], "2026-11-01T05:00:00Z"),
+            2
+        );
+        assert!(outbox.entries()[1..]
+            .iter()
+            .all(|e| e.state == PENDING && e.change == "new"));
     }
 
     #[test]
