@@ -30,7 +30,6 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use poolsight_config::Severity;
 use poolsight_lake::{Lake, LakeError};
 use serde::{Deserialize, Serialize};
@@ -413,23 +412,20 @@ pub fn findings_file(lake: &Lake) -> std::path::PathBuf {
 /// Reads the stored findings.
 pub fn load_findings(lake: &Lake) -> Result<Vec<Finding>, DetectError> {
     let path = findings_file(lake);
-    let file = match std::fs::File::open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(LakeError::io(&path, e).into()),
-    };
     let damaged = |e: &dyn std::fmt::Display| {
         DetectError::Path {
         path: path.clone(),
         reason: format!("the stored findings cannot be read ({e}); move the file aside and run detect again (findings are re-detected from events, their first detection time is lost)"),
     }
     };
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| damaged(&e))?;
+    let batches = match poolsight_lake::read_parquet_file(&path) {
+        Ok(Some(batches)) => batches,
+        Ok(None) => return Ok(Vec::new()),
+        Err(error @ LakeError::Io { .. }) => return Err(error.into()),
+        Err(error) => return Err(damaged(&error)),
+    };
     let mut findings = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| damaged(&e))?;
+    for batch in batches {
         let mut writer = arrow::json::ArrayWriter::new(Vec::new());
         writer.write(&batch)?;
         writer.finish()?;

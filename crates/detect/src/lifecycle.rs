@@ -17,7 +17,6 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use chrono::{DateTime, Utc};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use poolsight_config::SuppressRule;
 use poolsight_lake::{Lake, LakeError, LakeLock};
 use serde::Serialize;
@@ -65,23 +64,20 @@ pub fn audit_schema() -> SchemaRef {
 /// Every recorded change, oldest first.
 pub fn load_audit(lake: &Lake) -> Result<Vec<AuditEntry>, DetectError> {
     let path = audit_file(lake);
-    let file = match std::fs::File::open(&path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(LakeError::io(&path, e).into()),
-    };
     let damaged = |e: &dyn std::fmt::Display| DetectError::Path {
         path: path.clone(),
         reason: format!(
             "the findings' audit trail cannot be read ({e}); move it aside to start a new one"
         ),
     };
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| damaged(&e))?;
+    let batches = match poolsight_lake::read_parquet_file(&path) {
+        Ok(Some(batches)) => batches,
+        Ok(None) => return Ok(Vec::new()),
+        Err(error @ LakeError::Io { .. }) => return Err(error.into()),
+        Err(error) => return Err(damaged(&error)),
+    };
     let mut entries = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| damaged(&e))?;
+    for batch in batches {
         let column = |name: &str| -> Result<StringArray, DetectError> {
             let array = batch
                 .column_by_name(name)

@@ -79,6 +79,25 @@ impl LakeError {
 
 pub type Result<T, E = LakeError> = std::result::Result<T, E>;
 
+/// Reads one small Parquet file (findings, their audit trail, the
+/// notification outbox) whole; `None` when it does not exist. A file that
+/// cannot be read is `Err` with its path, for the caller to say what to do.
+pub fn read_parquet_file(path: &Path) -> Result<Option<Vec<arrow::record_batch::RecordBatch>>> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(LakeError::io(path, e)),
+    };
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| LakeError::parquet(path, e))?;
+    let mut batches = Vec::new();
+    for batch in reader {
+        batches.push(batch.map_err(|e| LakeError::parquet(path, e.into()))?);
+    }
+    Ok(Some(batches))
+}
+
 /// Writes `batches` as one small Parquet file at `path`, atomically and
 /// durably (findings, their audit trail, state tables); returns the rows.
 pub fn write_parquet_file(

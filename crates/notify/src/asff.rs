@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::notice::cut;
 use crate::notice::{is_closed, Notice};
 
 /// ASFF's schema version.
@@ -145,15 +146,6 @@ pub fn workflow_status(status: &str) -> &'static str {
 /// The default product ARN of `account` in `region`.
 pub fn default_product_arn(region: &str, account: &str) -> String {
     format!("arn:aws:securityhub:{region}:{account}:product/{account}/default")
-}
-
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max - 1).collect();
-    out.push('…');
-    out
 }
 
 /// The ASFF finding of a notice, imported by `caller_account` in `region`.

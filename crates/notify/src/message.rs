@@ -12,6 +12,7 @@
 
 use serde_json::{json, Value};
 
+use crate::notice::cut;
 use crate::notice::Notice;
 
 /// The body's schema name; a receiver can check it.
@@ -58,15 +59,6 @@ pub fn chat_safe(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
-}
-
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().take(max - 1).collect();
-    out.push('…');
     out
 }
 

@@ -92,3 +92,13 @@ impl Notice<'_> {
 pub fn millis(text: &str) -> Option<i64> {
     poolsight_model::time::parse_event_time(text).map(|micros| micros / 1000)
 }
+
+/// `text` cut to at most `max` characters (an ellipsis marks the cut).
+pub fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut out: String = text.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}

@@ -34,7 +34,6 @@ use std::sync::Arc;
 use arrow::array::{ArrayRef, Int64Builder, RecordBatch, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use chrono::{DateTime, Utc};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use poolsight_config::notify::TargetFilter;
 use poolsight_detect::findings::Finding;
 use poolsight_lake::{Lake, LakeError};
@@ -542,29 +541,24 @@ fn to_batch(entries: &[OutboxEntry]) -> Result<RecordBatch, NotifyError> {
 }
 
 fn read_entries(path: &std::path::Path) -> Result<Vec<OutboxEntry>, NotifyError> {
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(LakeError::io(path, e).into()),
-    };
     let damaged = |e: &dyn std::fmt::Display| NotifyError::Damaged {
         path: path.to_path_buf(),
         reason: format!(
             "{e}; move it aside to start a new outbox (every open finding is then sent again)"
         ),
     };
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| damaged(&e))?;
+    let batches = match poolsight_lake::read_parquet_file(path) {
+        Ok(Some(batches)) => batches,
+        Ok(None) => return Ok(Vec::new()),
+        Err(LakeError::Io { path, source }) => return Err(LakeError::Io { path, source }.into()),
+        Err(e) => return Err(damaged(&e)),
+    };
     let mut entries = Vec::new();
-    for batch in reader {
-        let batch = batch.map_err(|e| damaged(&e))?;
-        for row in crate::context::rows(&[batch])? {
-            let row: BTreeMap<String, Value> = row.into_iter().collect();
-            let entry: OutboxEntry =
-                serde_json::from_value(serde_json::to_value(&row)?).map_err(|e| damaged(&e))?;
-            entries.push(entry);
-        }
+    for row in crate::context::rows(&batches)? {
+        let row: BTreeMap<String, Value> = row.into_iter().collect();
+        let entry: OutboxEntry =
+            serde_json::from_value(serde_json::to_value(&row)?).map_err(|e| damaged(&e))?;
+        entries.push(entry);
     }
     Ok(entries)
 }
