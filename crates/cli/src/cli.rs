@@ -335,7 +335,7 @@ pub struct FindingsArgs {
 pub enum FindingsAction {
     /// List findings (default: open and acknowledged ones, most severe first).
     List(FindingsListArgs),
-    /// One finding in full, with its audit trail.
+    /// One finding in full, with its audit trail and where it was delivered.
     Show {
         /// The finding id, or the start of it or of its hash (the table's `id`).
         id: String,

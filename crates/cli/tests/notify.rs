@@ -441,6 +441,17 @@ fn a_notify_killed_between_acknowledgement_and_record_resends_once_with_the_same
     // And nothing more after that.
     stdout(&poolsight(&["notify"], cwd));
     assert_eq!(receiver.deliveries().len(), expected + 1);
+    // `findings show` says where a finding went.
+    let body = first[0].json();
+    let id = body["finding"]["finding_id"].as_str().expect("id");
+    let shown: Value = serde_json::from_str(&stdout(&poolsight(
+        &["findings", "show", "--lake", "lake", id],
+        cwd,
+    )))
+    .expect("JSON");
+    assert_eq!(shown["deliveries"][0]["target"], "siem");
+    assert_eq!(shown["deliveries"][0]["state"], "sent");
+    assert_eq!(shown["deliveries"][0]["delivery_id"], body["delivery_id"]);
 }
 
 #[test]

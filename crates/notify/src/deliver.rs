@@ -342,8 +342,7 @@ pub async fn notify(
         ));
     }
     let mut outbox = Outbox::load(lake)?;
-    let names: Vec<String> = targets.iter().map(|t| t.name.clone()).collect();
-    outbox.prune(&names, now);
+    outbox.prune(now);
     let gone = outbox.supersede_gone(&findings);
     if gone > 0 {
         tracing::warn!(

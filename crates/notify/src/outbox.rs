@@ -426,9 +426,11 @@ impl Outbox {
         })
     }
 
-    /// Drops old sent and superseded entries (all but the newest of each
-    /// target and finding) and entries of targets no longer configured.
-    pub fn prune(&mut self, targets: &[String], now: DateTime<Utc>) -> usize {
+    /// Drops sent, superseded and skipped entries older than [`KEEP_DAYS`],
+    /// except the newest of each target and finding. Entries of a target no
+    /// longer configured stay: a target commented out for a while and put
+    /// back must not send everything again.
+    pub fn prune(&mut self, now: DateTime<Utc>) -> usize {
         let cutoff = now - chrono::Duration::days(KEEP_DAYS);
         let mut newest: HashMap<(&str, &str), usize> = HashMap::new();
         for (i, e) in self.entries.iter().enumerate() {
@@ -439,9 +441,6 @@ impl Outbox {
             .iter()
             .enumerate()
             .map(|(i, e)| {
-                if !targets.contains(&e.target) {
-                    return false;
-                }
                 if e.state == PENDING
                     || newest.get(&(e.target.as_str(), e.finding_id.as_str())) == Some(&i)
                 {
@@ -450,7 +449,6 @@ impl Outbox {
                 poolsight_model::time::parse_instant(&e.enqueued_at).is_none_or(|t| t >= cutoff)
             })
             .collect();
-        self.targets.retain(|name, _| targets.contains(name));
         let before = self.entries.len();
         let mut i = 0;
         self.entries.retain(|_| {

@@ -66,8 +66,16 @@ pub fn run(args: &FindingsArgs, config: &Config) -> Result<u8> {
                 .into_iter()
                 .filter(|e| e.finding_id == finding.finding_id)
                 .collect();
+            // Where it went: the outbox's entries for it (`notify`).
+            let deliveries: Vec<_> = poolsight_notify::outbox::Outbox::load(&lake)?
+                .entries()
+                .iter()
+                .filter(|e| e.finding_id == finding.finding_id)
+                .cloned()
+                .collect();
             let mut value = serde_json::to_value(finding)?;
             value["audit"] = serde_json::to_value(&audit)?;
+            value["deliveries"] = serde_json::to_value(&deliveries)?;
             // JSON escapes control characters: attacker text cannot reach the terminal raw.
             println!("{}", serde_json::to_string_pretty(&value)?);
             return Ok(0);
