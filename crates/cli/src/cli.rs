@@ -67,6 +67,25 @@ pub enum Command {
     Notify(NotifyArgs),
     /// Export the findings: `export ocsf --out DIR|s3://…` (Security Lake custom-source layout).
     Export(ExportArgs),
+    /// The lake's columns; with --athena, CREATE EXTERNAL TABLE statements for Athena/Glue.
+    Schema(SchemaArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Print Athena (Glue) DDL: events, insights, quarantine and the state tables, with
+    /// partition projection on their date partitions.
+    #[arg(long)]
+    pub athena: bool,
+    /// Where the lake is in S3 (s3://bucket/prefix); required with --athena.
+    #[arg(long)]
+    pub location: Option<String>,
+    /// The Glue database of the tables.
+    #[arg(long, default_value = "poolsight")]
+    pub database: String,
+    /// The first day partition projection covers (YYYY-MM-DD).
+    #[arg(long, default_value = "2015-01-01")]
+    pub since: String,
 }
 
 #[derive(Debug, Args)]

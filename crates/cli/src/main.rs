@@ -36,6 +36,7 @@ fn main() -> ExitCode {
             Command::Coverage(args) => commands::coverage::run(args, &config),
             Command::Notify(args) => commands::notify::run(args, &config),
             Command::Export(args) => commands::export::run(args, &config),
+            Command::Schema(args) => commands::schema::run(args, &config),
         });
     match result {
         Ok(code) => ExitCode::from(code),

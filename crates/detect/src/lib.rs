@@ -8,6 +8,7 @@
 //! (`datafusion-functions-json`: `json_get_str`, `->>`, …) and the views of
 //! the [`catalog`]. [`detect`] runs the detections into [`findings`].
 
+pub mod athena;
 pub mod cached;
 pub mod catalog;
 pub mod coverage;

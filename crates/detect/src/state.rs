@@ -144,10 +144,19 @@ fn table_sql(table: &StateTable, arrived_after: i64) -> Result<String, DetectErr
     })
 }
 
+/// The columns of a state table's files (what its SQL returns).
+pub async fn table_schema(
+    session: &LakeSession,
+    table: &StateTable,
+) -> Result<SchemaRef, DetectError> {
+    let (_, schema) = plan_table(session.context(), table, 0).await?;
+    Ok(schema)
+}
+
 /// The query reading an accumulating table's parts (registered as `raw`)
 /// as one row per key, columns in the table's order: `first_seen` the
 /// earliest, `last_seen` the latest, every other column summed.
-fn merged(table: &StateTable, schema: &SchemaRef, raw: &str) -> String {
+pub(crate) fn merged_sql(table: &StateTable, schema: &SchemaRef, raw: &str) -> String {
     let columns: Vec<String> = schema
         .fields()
         .iter()
@@ -213,7 +222,7 @@ pub async fn register(session: &LakeSession, catalog: &Catalog) -> Result<(), De
                 let files = parts(session.lake(), &table.name)?;
                 let raw = format!("{}_parts", table.name);
                 crate::register_files(ctx, &raw, &files, Arc::clone(&schema)).await?;
-                let frame = ctx.sql(&merged(table, &schema, &raw)).await?;
+                let frame = ctx.sql(&merged_sql(table, &schema, &raw)).await?;
                 ctx.register_table(table.name.as_str(), frame.into_view())?;
             }
         }
@@ -449,7 +458,7 @@ async fn add_part(
         crate::register_files(session.context(), &raw, &files, Arc::clone(&schema)).await?;
         let merged = session
             .context()
-            .sql(&merged(table, &schema, &raw))
+            .sql(&merged_sql(table, &schema, &raw))
             .await?
             .collect()
             .await?;

@@ -13,6 +13,7 @@ pub mod inventory;
 pub mod notify;
 pub mod run;
 pub mod sample;
+pub mod schema;
 pub mod sql;
 pub mod state;
 
