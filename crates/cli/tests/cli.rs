@@ -1,19 +1,13 @@
 //! The `poolsight` binary end to end: sample data, demo, ingest exit codes,
 //! SQL output formats, and the lake read back by DuckDB and pyarrow.
 
+mod common;
+
+use common::poolsight;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn poolsight(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_poolsight"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("poolsight runs")
-}
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -2,19 +2,13 @@
 //! sample trail uploaded in its S3 layout, JSON summary and JSON logs, the
 //! lock against overlapping runs, exit codes.
 
+mod common;
+
+use common::poolsight;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 use poolsight_testkit::{aws_env_vars, aws_test_env, MotoServer};
-
-fn poolsight(args: &[&str], cwd: &Path) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_poolsight"));
-    command.args(args).current_dir(cwd).env("NO_COLOR", "1");
-    for (key, value) in aws_env_vars() {
-        command.env(key, value);
-    }
-    command.output().expect("poolsight runs")
-}
 
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -2,25 +2,18 @@
 //! ack / resolve / suppress / reopen with an audit trail in the lake, and
 //! `[[detect.suppress]]` rules applied at detect time.
 
+mod common;
+
+use common::{poolsight_with, sample, stdout};
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn poolsight(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_poolsight"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .env("USER", "alice")
-        .output()
-        .expect("poolsight runs")
-}
-
-fn sample() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample-data")
-}
+use std::path::Path;
 
 /// How many rows the audit trail has, read back with `sql` (CSV text).
+/// `poolsight` as alice (the audit trail records `$USER`).
+fn poolsight(args: &[&str], cwd: &Path) -> std::process::Output {
+    poolsight_with(args, cwd, &[("USER", "alice")])
+}
+
 fn audit_rows(cwd: &Path) -> String {
     stdout(&poolsight(
         &[
@@ -33,16 +26,6 @@ fn audit_rows(cwd: &Path) -> String {
         ],
         cwd,
     ))
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(
-        output.status.success(),
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn listed(dir: &Path, extra: &[&str]) -> Vec<serde_json::Value> {

@@ -10,12 +10,15 @@
 //! number is an upper bound that includes this test's own footprint (kept
 //! small: the bomb is built in 1 MiB steps).
 
+mod common;
+
+use common::command;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
 use flate2::write::GzEncoder;
-use poolsight_testkit::{aws_env_vars, aws_test_env, run_measured, MotoServer};
+use poolsight_testkit::{aws_test_env, run_measured, MotoServer};
 
 const GIB: u64 = 1 << 30;
 const BLOCK: usize = 256 << 20;
@@ -65,12 +68,7 @@ fn bomb(blocks: usize) -> Vec<u8> {
 }
 
 fn poolsight(args: &[&str], cwd: &Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_poolsight"));
-    command.args(args).current_dir(cwd).env("NO_COLOR", "1");
-    for (key, value) in aws_env_vars() {
-        command.env(key, value);
-    }
-    command
+    command(args, cwd, &[])
 }
 
 fn sql(cwd: &Path, lake: &str, query: &str) -> String {

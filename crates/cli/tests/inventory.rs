@@ -11,32 +11,15 @@
 //!   those selectors added, coverage is clean;
 //! - the fixes applied, a second inventory resolves the fixed findings.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-use poolsight_testkit::{
-    aws_env_vars, aws_test_env, CognitoServer, CognitoServerOptions, MotoServer,
-};
+use common::{poolsight, text};
+use std::path::Path;
+
+use poolsight_testkit::{aws_test_env, CognitoServer, CognitoServerOptions, MotoServer};
 use serde_json::{json, Value};
 
 const ACCOUNT: &str = "123456789012";
-
-fn poolsight(args: &[&str], cwd: &Path) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_poolsight"));
-    command.args(args).current_dir(cwd).env("NO_COLOR", "1");
-    for (key, value) in aws_env_vars() {
-        command.env(key, value);
-    }
-    command.output().expect("poolsight runs")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 fn trust(pool: Option<&str>, amr: &str) -> String {
     let mut condition = json!({

@@ -2,19 +2,12 @@
 //! `ingest` (with debug logs), the quarantine, `sql`, `detect` and the lake
 //! read back by pyarrow: none of the secret values appears anywhere.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
+use common::poolsight;
+use std::process::Command;
 
 use serde_json::json;
-
-fn poolsight(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_poolsight"))
-        .args(args)
-        .current_dir(cwd)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("poolsight runs")
-}
 
 /// A session-token-shaped value, unique per `n`.
 fn token(n: usize) -> String {
