@@ -452,6 +452,17 @@ fn a_notify_killed_between_acknowledgement_and_record_resends_once_with_the_same
     assert_eq!(shown["deliveries"][0]["target"], "siem");
     assert_eq!(shown["deliveries"][0]["state"], "sent");
     assert_eq!(shown["deliveries"][0]["delivery_id"], body["delivery_id"]);
+
+    // A damaged outbox stops notify with the file and what to do.
+    std::fs::write(cwd.join("lake/notify/outbox.parquet"), b"PAR1 not really").expect("damage");
+    let output = poolsight(&["notify"], cwd);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    let said = text(&output);
+    assert!(
+        said.contains("outbox.parquet") && said.contains("move it aside"),
+        "{said}"
+    );
+    assert_eq!(receiver.deliveries().len(), expected + 1, "nothing sent");
 }
 
 #[test]

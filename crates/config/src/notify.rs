@@ -350,6 +350,77 @@ mod tests {
         );
     }
 
+    fn parse(text: &str) -> Result<crate::Config, crate::ConfigError> {
+        crate::Config::parse(text, std::path::Path::new("/etc/poolsight/poolsight.toml"))
+    }
+
+    fn invalid_key(text: &str) -> String {
+        match parse(text) {
+            Err(crate::ConfigError::Invalid { key, message, .. }) => format!("{key}: {message}"),
+            other => panic!("expected an invalid key, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn targets_parse_with_their_defaults() {
+        let config = parse(
+            "[aws]\nregion = \"eu-west-1\"\n[notify]\nretry_base = \"0s\"\n\
+             [[notify.sns]]\ntopic_arn = \"arn:aws:sns:us-east-1:123456789012:poolsight\"\n\
+             [[notify.webhook]]\nurl_env = \"HOOK\"\nformat = \"slack\"\nbackfill = false\n\
+             [[notify.securityhub]]\n",
+        )
+        .expect("valid");
+        let notify = &config.notify;
+        assert!(notify.has_targets());
+        assert_eq!(notify.sns[0].display_name(), "sns:poolsight");
+        assert_eq!(notify.sns[0].region(), Some("us-east-1"));
+        assert_eq!(notify.sns[0].filter().min_severity, Severity::Medium);
+        assert_eq!(notify.webhook[0].display_name(), "webhook:$HOOK");
+        assert!(!notify.webhook[0].filter().backfill);
+        assert_eq!(
+            notify.securityhub[0].display_name(Some("eu-west-1")),
+            "securityhub:eu-west-1"
+        );
+        assert_eq!(notify.securityhub[0].filter().min_severity, Severity::Info);
+    }
+
+    #[test]
+    fn bad_targets_are_errors_naming_the_key() {
+        let cases = [
+            ("[[notify.sns]]\ntopic_arn = \"poolsight\"\n", "notify.sns[0].topic_arn"),
+            (
+                "[[notify.webhook]]\nurl = \"https://a.example/x\"\nurl_env = \"B\"\n",
+                "notify.webhook[0].url: give exactly one",
+            ),
+            ("[[notify.webhook]]\n", "notify.webhook[0].url"),
+            (
+                "[[notify.webhook]]\nurl = \"ftp://a.example/secret-path\"\n",
+                "notify.webhook[0].url: ftp://a.example is not",
+            ),
+            (
+                "[[notify.webhook]]\nurl = \"https://a.example\"\nformat = \"xml\"\n",
+                "notify.webhook[0].format",
+            ),
+            (
+                "[[notify.webhook]]\nurl = \"https://a.example\"\nsecret_env = \" \"\n",
+                "notify.webhook[0].secret_env",
+            ),
+            (
+                "[[notify.webhook]]\nurl = \"https://a.example/1\"\n[[notify.webhook]]\nurl = \"https://a.example/2\"\n",
+                "notify: two targets are named \"webhook:https://a.example\"",
+            ),
+            ("[notify]\nretry_base = \"soon\"\n", "notify.retry_base"),
+            ("[[notify.securityhub]]\nregion = \"mars\"\n", "notify.securityhub[0].region"),
+            ("[[notify.sns]]\ntopic_arn = \"arn:aws:sns:us-east-1:123456789012:t\"\nper_second = 0\n", "notify.sns[0].per_second"),
+        ];
+        for (text, expected) in cases {
+            let error = invalid_key(text);
+            assert!(error.starts_with(expected), "{text}: {error}");
+            // A URL's path (where tokens live) is never quoted back.
+            assert!(!error.contains("secret-path"), "{error}");
+        }
+    }
+
     #[test]
     fn spans_are_checked() {
         for good in ["0", "0s", "30s", "1m", "6h", "1d"] {

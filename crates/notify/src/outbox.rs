@@ -787,6 +787,17 @@ mod tests {
         text.push_str("{\"delivery_id\":\"tor");
         std::fs::write(&journal, text).expect("write");
         let reloaded = Outbox::load(&lake).expect("reload");
+        // A damaged line before the end is an error naming the file and line.
+        let good = std::fs::read_to_string(&journal).expect("journal");
+        std::fs::write(&journal, format!("not json\n{good}")).expect("write");
+        let error = Outbox::load(&lake)
+            .expect_err("damaged journal")
+            .to_string();
+        assert!(
+            error.contains("outbox.journal") && error.contains("line 1"),
+            "{error}"
+        );
+        std::fs::write(&journal, good).expect("restore");
         assert_eq!(reloaded.get(&first).map(|e| e.state.as_str()), Some(SENT));
         let failed = reloaded.get(&second).expect("second");
         assert_eq!((failed.state.as_str(), failed.attempts), (PENDING, 1));
