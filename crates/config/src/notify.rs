@@ -24,6 +24,8 @@ pub struct NotifyConfig {
     pub webhook: Vec<WebhookTarget>,
     #[serde(default)]
     pub securityhub: Vec<SecurityHubTarget>,
+    #[serde(default)]
+    pub securitylake: Vec<SecurityLakeTarget>,
 }
 
 /// What every target shares: which findings it takes, and how fast.
@@ -104,6 +106,46 @@ pub struct SecurityHubTarget {
     pub workflow_updates: Option<bool>,
     /// Send the findings that exist when the target is added (default true).
     pub backfill: Option<bool>,
+}
+
+/// `[[notify.securitylake]]`: new and changed findings as OCSF Parquet in
+/// a Security Lake custom source's location (one file per partition and run).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecurityLakeTarget {
+    /// Names the target in the outbox and the output (default: `securitylake:<out>`).
+    pub name: Option<String>,
+    /// The custom source's location, `s3://bucket/prefix` (or a folder).
+    pub out: String,
+    /// Partition of findings whose evidence names no account / region
+    /// (default: the lake's most frequent).
+    pub account: Option<String>,
+    pub region: Option<String>,
+    /// Default `info`: the lake keeps everything.
+    pub min_severity: Option<Severity>,
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Files written per second (default 5).
+    pub per_second: Option<f64>,
+    /// Send the findings that exist when the target is added (default true).
+    pub backfill: Option<bool>,
+}
+
+impl SecurityLakeTarget {
+    pub fn display_name(&self) -> String {
+        self.name
+            .clone()
+            .unwrap_or_else(|| format!("securitylake:{}", self.out.trim_end_matches('/')))
+    }
+
+    pub fn filter(&self) -> TargetFilter {
+        TargetFilter {
+            min_severity: self.min_severity.unwrap_or(Severity::Info),
+            categories: self.categories.clone(),
+            per_second: self.per_second.unwrap_or(5.0),
+            backfill: self.backfill.unwrap_or(true),
+        }
+    }
 }
 
 /// Webhook body formats.
@@ -197,7 +239,10 @@ pub fn host_of(url: &str) -> String {
 impl NotifyConfig {
     /// Whether any target is configured.
     pub fn has_targets(&self) -> bool {
-        !(self.sns.is_empty() && self.webhook.is_empty() && self.securityhub.is_empty())
+        !(self.sns.is_empty()
+            && self.webhook.is_empty()
+            && self.securityhub.is_empty()
+            && self.securitylake.is_empty())
     }
 
     /// Checks the values; `Err((key, message))`.
@@ -295,6 +340,28 @@ impl NotifyConfig {
                 format!("notify.securityhub[{index}].per_second"),
                 target.per_second,
             )?;
+        }
+        for (index, target) in self.securitylake.iter().enumerate() {
+            let key = |field: &str| format!("notify.securitylake[{index}].{field}");
+            if target.out.trim().is_empty() || target.out == "s3://" {
+                return Err((
+                    key("out"),
+                    "name the custom source's location (s3://bucket/prefix) or a folder".into(),
+                ));
+            }
+            if let Some(account) = &target.account {
+                if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err((
+                        key("account"),
+                        format!("{account:?} is not a 12-digit AWS account id"),
+                    ));
+                }
+            }
+            if let Some(region) = &target.region {
+                crate::check_regions(std::slice::from_ref(region), "")
+                    .map_err(|m| (key("region"), m))?;
+            }
+            rate(key("per_second"), target.per_second)?;
         }
         let mut names = std::collections::HashSet::new();
         let names_in_order = self

@@ -26,7 +26,6 @@ use std::sync::Arc;
 
 use arrow::array::{Array, BooleanArray, Int64Array, RecordBatch};
 use arrow::datatypes::{DataType, SchemaRef};
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use poolsight_lake::{Lake, LakeError, LakeLock};
 use serde::{Deserialize, Serialize};
 
@@ -112,15 +111,7 @@ fn write_parquet(
 }
 
 fn read_parquet(path: &Path) -> Result<Vec<RecordBatch>, DetectError> {
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(LakeError::io(path, e).into()),
-    };
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| LakeError::parquet(path, e))?;
-    Ok(reader.collect::<Result<Vec<_>, _>>()?)
+    Ok(poolsight_lake::read_parquet_file(path)?.unwrap_or_default())
 }
 
 /// The live part files of an accumulating table.

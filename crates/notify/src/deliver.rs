@@ -32,6 +32,7 @@ use crate::context::FindingContext;
 use crate::notice::{Change, Notice};
 use crate::outbox::{Outbox, OutboxEntry};
 use crate::securityhub::SecurityHubSink;
+use crate::securitylake::SecurityLakeSink;
 use crate::sns::SnsSink;
 use crate::webhook::WebhookSink;
 use crate::{DeliveryError, NotifyError};
@@ -131,6 +132,7 @@ enum Spec {
     Sns(poolsight_config::notify::SnsTarget),
     Webhook(poolsight_config::notify::WebhookTarget),
     SecurityHub(poolsight_config::notify::SecurityHubTarget),
+    SecurityLake(poolsight_config::notify::SecurityLakeTarget),
 }
 
 fn targets(config: &Config) -> Vec<Target> {
@@ -160,6 +162,14 @@ fn targets(config: &Config) -> Vec<Target> {
             spec: Spec::SecurityHub(t.clone()),
         });
     }
+    for t in &notify.securitylake {
+        targets.push(Target {
+            name: t.display_name(),
+            kind: "securitylake",
+            filter: t.filter(),
+            spec: Spec::SecurityLake(t.clone()),
+        });
+    }
     targets
 }
 
@@ -167,12 +177,14 @@ enum Sink {
     Sns(SnsSink),
     Webhook(Box<WebhookSink>),
     SecurityHub(SecurityHubSink),
+    SecurityLake(SecurityLakeSink),
 }
 
 impl Sink {
     fn batch(&self) -> usize {
         match self {
             Sink::SecurityHub(_) => crate::securityhub::BATCH,
+            Sink::SecurityLake(_) => crate::securitylake::BATCH,
             _ => 1,
         }
     }
@@ -180,6 +192,7 @@ impl Sink {
     async fn deliver(&self, notices: &[Notice<'_>]) -> Vec<Result<(), DeliveryError>> {
         match self {
             Sink::SecurityHub(sink) => sink.deliver(notices).await,
+            Sink::SecurityLake(sink) => sink.deliver(notices).await,
             Sink::Sns(sink) => {
                 let mut out = Vec::new();
                 for notice in notices {
@@ -233,8 +246,47 @@ impl Shared {
             .ok_or_else(|| "GetCallerIdentity returned no account".to_string())
     }
 
-    async fn sink(&self, target: &Target, config: &Config) -> Result<Sink, String> {
+    async fn sink(
+        &self,
+        target: &Target,
+        config: &Config,
+        lake_dir: &std::path::Path,
+    ) -> Result<Sink, String> {
         match &target.spec {
+            Spec::SecurityLake(spec) => {
+                let destination =
+                    crate::export::Destination::parse(&spec.out).map_err(|e| e.to_string())?;
+                let s3 = match &destination {
+                    crate::export::Destination::S3 { .. } => {
+                        Some(poolsight_collect::aws::s3_client(
+                            self.sdk().await,
+                            &self.settings,
+                            None,
+                            &self.counter,
+                        ))
+                    }
+                    crate::export::Destination::Folder(_) => None,
+                };
+                let (lake_account, lake_region) = crate::export::lake_defaults(lake_dir).await;
+                let account = spec
+                    .account
+                    .clone()
+                    .or(lake_account)
+                    .unwrap_or_else(|| "000000000000".into());
+                let region = spec
+                    .region
+                    .clone()
+                    .or(lake_region)
+                    .or_else(|| config.aws.region.clone())
+                    .unwrap_or_else(|| "us-east-1".into());
+                Ok(Sink::SecurityLake(SecurityLakeSink::new(
+                    destination,
+                    s3,
+                    &account,
+                    &region,
+                    self.settings.max_attempts,
+                )))
+            }
             Spec::Webhook(spec) => WebhookSink::new(spec).map(|sink| Sink::Webhook(Box::new(sink))),
             Spec::Sns(spec) => {
                 let client = sns_client(
@@ -428,6 +480,7 @@ pub async fn notify(
         async move {
             deliver_target(
                 config,
+                lake.root(),
                 shared,
                 target,
                 entries,
@@ -462,8 +515,10 @@ struct Delivered {
     error: Option<String>,
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn deliver_target(
     config: &Config,
+    lake_dir: &std::path::Path,
     shared: &Shared,
     target: &Target,
     entries: Vec<OutboxEntry>,
@@ -475,7 +530,7 @@ async fn deliver_target(
     if entries.is_empty() {
         return Ok(done);
     }
-    let sink = match shared.sink(target, config).await {
+    let sink = match shared.sink(target, config, lake_dir).await {
         Ok(sink) => sink,
         Err(error) => {
             tracing::warn!(target = %target.name, error = %error, "target not set up; its deliveries wait for the next run");
@@ -568,6 +623,7 @@ async fn preview(
                 let (subject, message) = SnsSink::message(&notice);
                 serde_json::json!({"Subject": subject, "Message": serde_json::from_str::<Value>(&message).unwrap_or(Value::Null)})
             }
+            Spec::SecurityLake(_) => crate::ocsf::detection_finding(&notice),
             Spec::SecurityHub(spec) => {
                 let region = spec
                     .region

@@ -248,13 +248,18 @@ pub fn partition_files(
         let batch = decoder
             .flush()?
             .unwrap_or_else(|| RecordBatch::new_empty(Arc::clone(&schema)));
+        // The name is the content's: the same finding versions at the same
+        // times make the same file (a repeat overwrites, never duplicates).
         let mut hasher = xxhash_rust::xxh3::Xxh3::new();
         for row in &rows {
             let version = row
                 .pointer("/metadata/uid")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
+            let time = row.get("time").and_then(Value::as_i64).unwrap_or(0);
             hasher.update(version.as_bytes());
+            hasher.update(b"\x1e");
+            hasher.update(&time.to_le_bytes());
             hasher.update(b"\x1f");
         }
         let key = format!(
@@ -419,7 +424,7 @@ pub async fn export_ocsf(
 }
 
 /// The lake's most frequent account and region.
-async fn lake_defaults(lake_dir: &Path) -> (Option<String>, Option<String>) {
+pub(crate) async fn lake_defaults(lake_dir: &Path) -> (Option<String>, Option<String>) {
     let Ok(session) = poolsight_detect::LakeSession::open(lake_dir).await else {
         return (None, None);
     };

@@ -8,8 +8,9 @@
 //!   evidence says (account, region, roles, logins), read from the lake;
 //! - formats: [`ocsf`] (Detection Finding, class 2004), [`asff`] (Security
 //!   Hub), [`message`] (webhook and SNS bodies, chat text);
-//! - sinks: [`webhook`], [`sns`], [`securityhub`], and [`export`] (Parquet
-//!   laid out as a Security Lake custom source, to a folder or S3);
+//! - sinks: [`webhook`], [`sns`], [`securityhub`], [`securitylake`] (the
+//!   outbox's versions as Security Lake Parquet), and [`export`] (all
+//!   findings laid out as a Security Lake custom source, to a folder or S3);
 //! - [`outbox`]: what is due to whom, acknowledged or not, crash-safe;
 //! - [`deliver`]: `poolsight notify` (and the last step of `run`).
 
@@ -22,6 +23,7 @@ pub mod notice;
 pub mod ocsf;
 pub mod outbox;
 pub mod securityhub;
+pub mod securitylake;
 pub mod sns;
 pub mod webhook;
 

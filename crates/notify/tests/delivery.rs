@@ -549,3 +549,134 @@ min_severity = "high"
     let again = run(&config, &lake).await;
     assert!(again.targets.iter().all(|t| t.sent == 0 && t.enqueued == 0));
 }
+
+fn parquet_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(parquet_files(&path));
+            } else if path.extension().is_some_and(|e| e == "parquet") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// scripts/validate_ocsf.py over a folder: the number of valid events.
+fn valid_ocsf_events(folder: &Path) -> u64 {
+    let python = std::env::var("POOLSIGHT_PYTHON").unwrap_or_else(|_| "python3".into());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/validate_ocsf.py");
+    let output = std::process::Command::new(&python)
+        .arg(script)
+        .arg("1.1.0")
+        .arg(folder)
+        .output()
+        .expect("python");
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|_| panic!("validator: {}", String::from_utf8_lossy(&output.stderr)));
+    assert!(output.status.success(), "{report}");
+    report["checked"].as_u64().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn security_lake_gets_each_finding_version_once_as_ocsf_parquet() {
+    aws_test_env();
+    let moto = MotoServer::start();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(moto.endpoint())
+        .load()
+        .await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket("aws-security-data-lake-test")
+        .send()
+        .await
+        .expect("bucket");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let findings: Vec<Finding> = (0..12)
+        .map(|n| finding(n, ["info", "medium", "high"][n % 3], "identity_abuse"))
+        .collect();
+    let lake = lake_with(dir.path(), &findings);
+    let folder = dir.path().join("custom-source");
+    let config = config(
+        dir.path(),
+        &format!(
+            r#"
+[aws]
+region = "us-east-1"
+endpoint_url = "{}"
+
+[[notify.securitylake]]
+name = "folder"
+out = "{}"
+account = "111122223333"
+region = "us-east-1"
+
+[[notify.securitylake]]
+name = "s3"
+out = "s3://aws-security-data-lake-test/ext/poolsight/1.0"
+account = "111122223333"
+"#,
+            moto.endpoint(),
+            folder.display()
+        ),
+    );
+    let s3_keys = || async {
+        s3.list_objects_v2()
+            .bucket("aws-security-data-lake-test")
+            .prefix("ext/poolsight/1.0/")
+            .send()
+            .await
+            .expect("list")
+            .contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect::<Vec<_>>()
+    };
+    let first = run(&config, &lake).await;
+    for name in ["folder", "s3"] {
+        let t = target(&first, name);
+        assert_eq!((t.enqueued, t.sent, t.failed), (12, 12, 0), "{t:?}");
+    }
+    let files = parquet_files(&folder);
+    assert_eq!(files.len(), 1, "one partition: {files:?}");
+    let relative = files[0]
+        .strip_prefix(&folder)
+        .expect("under")
+        .to_string_lossy()
+        .to_string();
+    assert!(
+        relative.starts_with("region=us-east-1/accountId=111122223333/eventDay="),
+        "{relative}"
+    );
+    assert_eq!(valid_ocsf_events(&folder), 12);
+    let keys = s3_keys().await;
+    assert_eq!(keys, vec![format!("ext/poolsight/1.0/{relative}")]);
+
+    // Nothing changed: no new file.
+    let again = run(&config, &lake).await;
+    assert!(again.targets.iter().all(|t| t.sent == 0));
+    assert_eq!(parquet_files(&folder).len(), 1);
+
+    // One finding grows: one more row, in a file of its own.
+    let mut grown = findings[4].clone();
+    grown.event_ids.push("event-4-c".into());
+    {
+        let lock = lake.lock().expect("lock");
+        store_findings(&lake, &[grown], "2026-11-20T13:00:00Z", &lock).expect("store");
+    }
+    let changed = run(&config, &lake).await;
+    assert!(changed.targets.iter().all(|t| t.sent == 1), "{changed:?}");
+    assert_eq!(parquet_files(&folder).len(), 2);
+    assert_eq!(valid_ocsf_events(&folder), 13);
+    assert_eq!(s3_keys().await.len(), 2);
+}
