@@ -227,16 +227,7 @@ print(json.dumps(rows))
     let moto = MotoServer::start();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let s3 = runtime.block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(moto.endpoint())
-            .load()
-            .await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = moto.s3_client().await;
         s3.create_bucket()
             .bucket("security-lake-ocsf")
             .send()
@@ -474,21 +465,13 @@ fn a_target_that_is_down_is_a_warning_not_the_exit_code_of_run() {
     let moto = MotoServer::start();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(moto.endpoint())
-            .load()
-            .await;
-        aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&config)
-                .force_path_style(true)
-                .build(),
-        )
-        .create_bucket()
-        .bucket("empty-trail-bucket")
-        .send()
-        .await
-        .expect("bucket");
+        moto.s3_client()
+            .await
+            .create_bucket()
+            .bucket("empty-trail-bucket")
+            .send()
+            .await
+            .expect("bucket");
     });
     let dead = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");

@@ -167,16 +167,8 @@ async fn late_lookup_events_behind_the_high_water_mark_are_collected() {
 async fn faults_between_the_sdk_and_the_emulator_lose_and_repeat_nothing() {
     let moto = MotoServer::start();
     aws_test_env();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(moto.endpoint())
-        .load()
-        .await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
+    let sdk = moto.sdk_config("us-east-1").await;
+    let s3 = moto.s3_client().await;
     let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk);
     let mut expected = Vec::new();
     s3.create_bucket().bucket("faulty").send().await.unwrap();

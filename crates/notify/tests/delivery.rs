@@ -586,16 +586,7 @@ fn valid_ocsf_events(folder: &Path) -> u64 {
 async fn security_lake_gets_each_finding_version_once_as_ocsf_parquet() {
     aws_test_env();
     let moto = MotoServer::start();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(moto.endpoint())
-        .load()
-        .await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
+    let s3 = moto.s3_client().await;
     s3.create_bucket()
         .bucket("aws-security-data-lake-test")
         .send()

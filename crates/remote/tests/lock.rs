@@ -11,16 +11,7 @@ use poolsight_testkit::{aws_test_env, MotoServer};
 
 async fn client(moto: &MotoServer, bucket: &str) -> aws_sdk_s3::Client {
     aws_test_env();
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(moto.endpoint())
-        .load()
-        .await;
-    let client = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
+    let client = moto.s3_client().await;
     client
         .create_bucket()
         .bucket(bucket)

@@ -52,6 +52,27 @@ impl MotoServer {
         server
     }
 
+    /// The SDK config of a client of this server in `region`, with the
+    /// test credentials ([`crate::aws_test_env`]).
+    pub async fn sdk_config(&self, region: &str) -> aws_config::SdkConfig {
+        crate::aws_test_env();
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(region.to_string()))
+            .endpoint_url(self.endpoint())
+            .load()
+            .await
+    }
+
+    /// An S3 client of this server (us-east-1, path-style addressing).
+    pub async fn s3_client(&self) -> aws_sdk_s3::Client {
+        let config = self.sdk_config("us-east-1").await;
+        aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&config)
+                .force_path_style(true)
+                .build(),
+        )
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
