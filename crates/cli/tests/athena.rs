@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{poolsight, python, sample, stdout, text};
+use common::{demo_lake, poolsight, python, stdout, text};
 use serde_json::Value;
 
 const CHECK: &str = r#"
@@ -63,17 +63,7 @@ print(json.dumps({"tables": sorted(tables), "checked": sorted(checked), "views":
 fn athena_ddl_matches_the_parquet_files_of_the_lake() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cwd = dir.path();
-    let sample = sample();
-    stdout(&poolsight(
-        &[
-            "demo",
-            "--lake",
-            "lake",
-            "--sample-data",
-            sample.to_str().expect("utf-8"),
-        ],
-        cwd,
-    ));
+    demo_lake(cwd);
     let location = "s3://lake-bucket/poolsight";
     let ddl = stdout(&poolsight(
         &[

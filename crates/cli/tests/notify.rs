@@ -12,24 +12,11 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{command, poolsight, poolsight_with, python, sample, scripts, stdout, text};
+use common::{
+    command, demo_lake, files_under, poolsight, poolsight_with, python, scripts, stdout, text,
+};
 use poolsight_testkit::{aws_test_env, MotoServer, ReceiverPlan, WebhookReceiver};
 use serde_json::Value;
-
-fn demo_lake(cwd: &Path) {
-    let sample = sample();
-    let output = poolsight(
-        &[
-            "demo",
-            "--lake",
-            "lake",
-            "--sample-data",
-            sample.to_str().expect("utf-8"),
-        ],
-        cwd,
-    );
-    stdout(&output);
-}
 
 /// Runs scripts/validate_ocsf.py over `paths`: (exit success, its report).
 fn validate(paths: &[&Path]) -> (bool, Value) {
@@ -220,7 +207,10 @@ print(json.dumps(rows))
         again_keys,
         keys.iter().map(String::as_str).collect::<Vec<_>>()
     );
-    let parquet_files = walk(&cwd.join("sl"));
+    let parquet_files = files_under(&cwd.join("sl"))
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .count();
     assert_eq!(parquet_files, keys.len());
 
     // The same export to S3 (moto): whole objects under the prefix.
@@ -296,19 +286,6 @@ print(json.dumps(rows))
     let (ok, report) = validate(&[&downloaded]);
     assert!(ok, "{report}");
     assert_eq!(report["checked"].as_u64(), Some(findings.len() as u64));
-}
-
-fn walk(dir: &Path) -> usize {
-    let mut n = 0;
-    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            n += walk(&path);
-        } else if path.extension().is_some_and(|e| e == "parquet") {
-            n += 1;
-        }
-    }
-    n
 }
 
 fn webhook_config(cwd: &Path, url: &str, extra: &str) {
@@ -554,7 +531,7 @@ timeout_seconds = 1
     );
     assert!(!seen.contains(token), "the URL's token leaked: {seen}");
     assert!(!seen.contains(secret), "the signing secret leaked");
-    for entry in walk_files(&cwd.join("lake/notify")) {
+    for entry in files_under(&cwd.join("lake/notify")) {
         let bytes = std::fs::read(&entry).expect("read");
         let text = String::from_utf8_lossy(&bytes);
         assert!(
@@ -569,17 +546,4 @@ timeout_seconds = 1
         .as_deref()
         .is_some_and(|s| s.starts_with("sha256="))));
     assert!(!receiver.processed_keys().is_empty());
-}
-
-fn walk_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk_files(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }

@@ -267,18 +267,13 @@ impl Shared {
                     }
                     crate::export::Destination::Folder(_) => None,
                 };
-                let (lake_account, lake_region) = crate::export::lake_defaults(lake_dir).await;
-                let account = spec
-                    .account
-                    .clone()
-                    .or(lake_account)
-                    .unwrap_or_else(|| "000000000000".into());
-                let region = spec
-                    .region
-                    .clone()
-                    .or(lake_region)
-                    .or_else(|| config.aws.region.clone())
-                    .unwrap_or_else(|| "us-east-1".into());
+                let (account, region) = crate::export::partition_defaults(
+                    config,
+                    lake_dir,
+                    spec.account.clone(),
+                    spec.region.clone(),
+                )
+                .await;
                 Ok(Sink::SecurityLake(SecurityLakeSink::new(
                     destination,
                     s3,

@@ -390,18 +390,13 @@ pub async fn export_ocsf(
         })
         .collect();
     let events = crate::ocsf::render_stored(config, lake_dir, &findings).await?;
-    let (lake_account, lake_region) = lake_defaults(lake_dir).await;
-    let account = options
-        .default_account
-        .clone()
-        .or(lake_account)
-        .unwrap_or_else(|| "000000000000".into());
-    let region = options
-        .default_region
-        .clone()
-        .or(lake_region)
-        .or_else(|| config.aws.region.clone())
-        .unwrap_or_else(|| "us-east-1".into());
+    let (account, region) = partition_defaults(
+        config,
+        lake_dir,
+        options.default_account.clone(),
+        options.default_region.clone(),
+    )
+    .await;
     let files = partition_files(&events, &account, &region)?;
     let written = match &destination {
         Destination::Folder(folder) => write_to_folder(folder, &files)?,
@@ -423,8 +418,28 @@ pub async fn export_ocsf(
     })
 }
 
+/// The account and region partition of findings whose evidence names
+/// none: the given ones, else the lake's most frequent, else `[aws] region`
+/// (and `000000000000`, `us-east-1` for a lake without events).
+pub(crate) async fn partition_defaults(
+    config: &poolsight_config::Config,
+    lake_dir: &Path,
+    account: Option<String>,
+    region: Option<String>,
+) -> (String, String) {
+    let (lake_account, lake_region) = lake_defaults(lake_dir).await;
+    let account = account
+        .or(lake_account)
+        .unwrap_or_else(|| "000000000000".into());
+    let region = region
+        .or(lake_region)
+        .or_else(|| config.aws.region.clone())
+        .unwrap_or_else(|| "us-east-1".into());
+    (account, region)
+}
+
 /// The lake's most frequent account and region.
-pub(crate) async fn lake_defaults(lake_dir: &Path) -> (Option<String>, Option<String>) {
+async fn lake_defaults(lake_dir: &Path) -> (Option<String>, Option<String>) {
     let Ok(session) = poolsight_detect::LakeSession::open(lake_dir).await else {
         return (None, None);
     };

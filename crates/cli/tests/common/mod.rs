@@ -49,6 +49,35 @@ pub fn sample() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../sample-data")
 }
 
+/// `poolsight demo` into `cwd/lake` (the sample data ingested, detected).
+pub fn demo_lake(cwd: &Path) {
+    let sample = sample();
+    stdout(&poolsight(
+        &[
+            "demo",
+            "--lake",
+            "lake",
+            "--sample-data",
+            sample.to_str().expect("utf-8"),
+        ],
+        cwd,
+    ));
+}
+
+/// Every file under `dir`, recursively, in no particular order.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 /// The repository's scripts/.
 pub fn scripts() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts")
