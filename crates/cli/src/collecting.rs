@@ -70,7 +70,7 @@ pub fn collect(
     let collector = Collector::new(config, options)?;
     let lake = config.lake_or(args.lake.as_deref());
     let pipeline = match Pipeline::open(&lake, crate::commands::ingest_options(config)) {
-        Ok((pipeline, _)) => pipeline,
+        Ok(pipeline) => pipeline,
         Err(IngestError::Lake(LakeError::Locked { path, lock })) => {
             crate::output::lake_busy(
                 command,

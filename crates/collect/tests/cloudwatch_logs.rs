@@ -271,7 +271,7 @@ async fn stream_globs_and_unknown_messages() {
     let mut options = poolsight_collect::CollectOptions::from_config(&config);
     options.aws.max_attempts = 2;
     let collector = poolsight_collect::Collector::new(&config, options).unwrap();
-    let (pipeline, _) =
+    let pipeline =
         poolsight_ingest::Pipeline::open(config.lake.as_ref().unwrap(), Default::default())
             .unwrap();
     let reports = collector.run(pipeline).await;

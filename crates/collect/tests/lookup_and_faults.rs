@@ -305,7 +305,7 @@ async fn sdk_retries_do_not_multiply_with_the_outer_retry() {
     let options = poolsight_collect::CollectOptions::from_config(&config);
     let collector = poolsight_collect::Collector::new(&config, options).unwrap();
     let lake = dir.path().join("lake");
-    let (pipeline, _) = tokio::task::spawn_blocking(move || {
+    let pipeline = tokio::task::spawn_blocking(move || {
         poolsight_ingest::Pipeline::open(&lake, poolsight_ingest::IngestOptions::default())
     })
     .await

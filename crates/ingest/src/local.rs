@@ -111,7 +111,7 @@ pub fn ingest_paths(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<IngestSummary, IngestError> {
     let discovery = discover(paths);
-    let (pipeline, _) = Pipeline::open(lake_dir, options)?;
+    let pipeline = Pipeline::open(lake_dir, options)?;
     for (path, why) in &discovery.skipped {
         pipeline.skip_file(&path.display().to_string(), why);
     }

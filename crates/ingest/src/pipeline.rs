@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use flate2::read::MultiGzDecoder;
-use poolsight_lake::keys::KeyIndexStats;
+use poolsight_lake::keys::{day_of, KeyIndexStats};
 use poolsight_lake::writer::WriteStats;
 use poolsight_lake::{
     new_run_id, EventWriter, KeyIndex, Lake, LakeError, QuarantineEntry, QuarantineWriter,
@@ -206,10 +206,7 @@ pub struct PayloadSource<'a> {
 impl Pipeline {
     /// Opens (creating if needed) and locks the lake, clears temporaries of
     /// a killed run, and loads the dedup index.
-    pub fn open(
-        lake_dir: &Path,
-        options: IngestOptions,
-    ) -> Result<(Arc<Self>, KeyIndexStats), IngestError> {
+    pub fn open(lake_dir: &Path, options: IngestOptions) -> Result<Arc<Self>, IngestError> {
         let lake = Lake::create(lake_dir)?;
         let lock = lake.lock()?;
         // An interrupted compaction is finished before temporaries go: its
@@ -222,13 +219,7 @@ impl Pipeline {
         if removed > 0 {
             tracing::info!(removed, "removed temporary files of an interrupted run");
         }
-        let (index, stats) = KeyIndex::load(&lake)?;
-        if stats.rebuilt_sidecars > 0 {
-            tracing::info!(
-                rebuilt = stats.rebuilt_sidecars,
-                "rebuilt dedup sidecars from Parquet"
-            );
-        }
+        let index = KeyIndex::open(&lake);
         let run_id = new_run_id();
         // Every row of this run carries one arrival time, later than any
         // earlier run's: incremental detection judges rows by it.
@@ -242,31 +233,41 @@ impl Pipeline {
             ingested_at,
         };
         let quarantine = QuarantineWriter::new(&lake, &run_id);
-        for (was, now, why) in &stats.moved_aside {
-            quarantine.add(QuarantineEntry {
+        Ok(Arc::new(Self {
+            quarantine,
+            lake,
+            run_id,
+            options,
+            normalize_options,
+            index,
+            counters: Counters::default(),
+            lock,
+        }))
+    }
+
+    /// Claims an event's key in the dedup index (`true`: new, write it).
+    /// The first claim of a day loads that day's keys; a damaged file found
+    /// then is moved aside and quarantined here.
+    fn claim(&self, event: &poolsight_model::Event<'_>, key: u128) -> Result<bool, IngestError> {
+        let day = day_of(event.event_time.unwrap_or_default());
+        let fresh = self.index.claim(day, key)?;
+        for (was, now, why) in self.index.take_moved_aside() {
+            self.quarantine.add(QuarantineEntry {
                 reason_kind: "damaged_parquet".into(),
                 reason: format!(
-                    "this file in events/ cannot be read as poolsight events ({why}); it was moved to {} so that readers and later runs work",
-                    now.display()
+                    "this file in events/ cannot be read as poolsight events ({why}); it was moved to {now} so that readers and later runs work"
                 ),
-                source_uri: was.display().to_string(),
+                source_uri: was,
                 position: "file".into(),
                 ..Default::default()
             })?;
         }
-        Ok((
-            Arc::new(Self {
-                quarantine,
-                lake,
-                run_id,
-                options,
-                normalize_options,
-                index,
-                counters: Counters::default(),
-                lock,
-            }),
-            stats,
-        ))
+        Ok(fresh)
+    }
+
+    /// What the dedup index loaded so far (days, files, keys).
+    pub fn index_stats(&self) -> KeyIndexStats {
+        self.index.stats()
     }
 
     pub fn lake(&self) -> &Lake {
@@ -762,7 +763,7 @@ impl Worker {
         match normalize(record, &origin, &pipeline.normalize_options) {
             Ok(event) => {
                 let key = key_hash(event.event_key.as_deref().unwrap_or_default());
-                if pipeline.index.claim(key) {
+                if pipeline.claim(&event, key)? {
                     if event.event_type.as_deref() == Some(INSIGHT_EVENT_TYPE) {
                         if self.insights.is_none() {
                             self.insights = Some(EventWriter::for_table(

@@ -248,22 +248,29 @@ fn the_same_event_through_every_source_shape_is_stored_once() {
     );
 }
 
+/// The AWS documentation's DynamoDB examples reuse one `eventID` for two
+/// records 20 months apart. Dedup is per event day (a replayed record keeps
+/// its `eventTime`, so its copy is always in the same day): both are kept,
+/// and the same file ingested again adds nothing.
 #[test]
-fn the_real_dynamodb_records_that_share_an_event_id_are_stored_once() {
+fn the_real_dynamodb_records_that_share_an_event_id_on_different_days_are_both_kept_once() {
     let dir = tempfile::tempdir().unwrap();
     let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../model/tests/fixtures/real/data_events_dynamodb.jsonl");
-    let summary = ingest(&[fixture], &dir.path().join("lake"));
+    let summary = ingest(std::slice::from_ref(&fixture), &dir.path().join("lake"));
     assert_eq!(
         (summary.records, summary.written, summary.duplicates),
-        (9, 8, 1)
+        (9, 9, 0)
     );
+    let again = ingest(&[fixture], &dir.path().join("lake"));
+    assert_eq!((again.records, again.written, again.duplicates), (9, 0, 9));
     let rows = lake_rows(&dir.path().join("lake"));
+    assert_eq!(rows.len(), 9);
     assert_eq!(
         rows.iter()
             .filter(|(k, _)| k == "a954451c-c2fc-4561-8aea-7a30ba1fdf52")
             .count(),
-        1
+        2
     );
 }
 

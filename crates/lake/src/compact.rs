@@ -340,8 +340,13 @@ mod tests {
         let files = lake.event_files().unwrap();
         assert_eq!(files.len(), 2);
         assert!(files.contains(&merged[0]), "the big file was not rewritten");
-        let (index, stats) = crate::KeyIndex::load(&lake).unwrap();
-        assert_eq!(stats.keys, 200);
-        assert!(index.contains(poolsight_model::normalize::key_hash("run39-4")));
+        let index = crate::KeyIndex::open(&lake);
+        let day = crate::keys::day_of(
+            poolsight_model::time::parse_event_time("2026-11-20T10:00:00Z").unwrap(),
+        );
+        assert!(index
+            .contains(day, poolsight_model::normalize::key_hash("run39-4"))
+            .unwrap());
+        assert_eq!(index.stats().keys, 200);
     }
 }

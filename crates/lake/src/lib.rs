@@ -23,6 +23,7 @@ pub mod fsio;
 pub mod keys;
 pub mod paths;
 pub mod quarantine;
+pub mod remote;
 pub mod writer;
 
 use std::fs::{self, File};
@@ -144,12 +145,19 @@ pub const STATE_DIR: &str = "_state";
 #[derive(Debug, Clone)]
 pub struct Lake {
     root: PathBuf,
+    /// Set when `root` is the working folder of a lake in an object store
+    /// ([`remote`]).
+    remote: Option<std::sync::Arc<remote::RemoteTables>>,
 }
 
 impl Lake {
     /// A lake at `root`, created if missing (for writers).
     pub fn create(root: impl Into<PathBuf>) -> Result<Self> {
-        let lake = Lake { root: root.into() };
+        let root = root.into();
+        let lake = Lake {
+            remote: remote::attached(&root),
+            root,
+        };
         for dir in [EVENTS_DIR, QUARANTINE_DIR, STATE_DIR] {
             fsio::create_dir_durable(&lake.root.join(dir))?;
         }
@@ -172,11 +180,19 @@ impl Lake {
                 path: root,
             });
         }
-        Ok(Lake { root })
+        Ok(Lake {
+            remote: remote::attached(&root),
+            root,
+        })
     }
 
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// The object-store tables of a lake in S3 (`None`: a local lake).
+    pub fn remote(&self) -> Option<&std::sync::Arc<remote::RemoteTables>> {
+        self.remote.as_ref()
     }
 
     pub fn events_dir(&self) -> PathBuf {

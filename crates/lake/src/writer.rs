@@ -356,7 +356,14 @@ mod tests {
             partitions,
             vec!["event_date=2024-01-01", "event_date=2024-01-02"]
         );
-        let (index, _) = crate::KeyIndex::load(&lake).unwrap();
-        assert!(index.contains(0) && index.contains(2) && !index.contains(7));
+        let index = crate::KeyIndex::open(&lake);
+        let day =
+            |time| crate::keys::day_of(poolsight_model::time::parse_event_time(time).unwrap());
+        let (first, second) = (day("2024-01-01T12:00:00Z"), day("2024-01-02T12:00:00Z"));
+        assert!(index.contains(first, 0).unwrap() && index.contains(first, 1).unwrap());
+        assert!(index.contains(second, 2).unwrap());
+        // Sharded by day: a key is looked for in its own day only.
+        assert!(!index.contains(first, 2).unwrap() && !index.contains(first, 7).unwrap());
+        assert_eq!(index.stats().days, 2);
     }
 }

@@ -108,7 +108,7 @@ pub async fn collect(config: &Config, window: Window) -> (Vec<SourceReport>, Ing
     options.window = window;
     let collector = Collector::new(config, options).expect("sources");
     let lake = config.lake.clone().expect("lake");
-    let (pipeline, _) =
+    let pipeline =
         tokio::task::spawn_blocking(move || Pipeline::open(&lake, IngestOptions::default()))
             .await
             .unwrap()
