@@ -7,6 +7,7 @@ mod collecting;
 mod commands;
 mod exit;
 mod output;
+mod remote_lake;
 
 use std::process::ExitCode;
 
@@ -15,28 +16,28 @@ use clap::Parser;
 use cli::{Cli, Command, LogFormat};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
     init_logging(&cli);
     let result = poolsight_config::Config::discover(cli.config.as_deref())
         .map_err(anyhow::Error::from)
-        .and_then(|config| match &cli.command {
-            Command::Ingest(args) => commands::ingest::run(args, &config),
-            Command::Sample(args) => commands::sample::run(args),
-            Command::Demo(args) => commands::demo::run(args),
-            Command::Sql(args) => commands::sql::run(args, &config),
-            Command::Collect(args) => commands::collect::run(args, &config, cli.quiet),
-            Command::Run(args) => commands::run::run(args, &config, cli.quiet),
-            Command::Detect(args) => commands::detect::run(args, &config),
-            Command::Lint(args) => commands::detect::run_lint(args, &config),
-            Command::Findings(args) => commands::findings::run(args, &config),
-            Command::State(args) => commands::state::run(args, &config),
-            Command::Dash(args) => commands::dash::run(args, &config),
-            Command::Compact(args) => commands::compact::run(args, &config),
-            Command::Inventory(args) => commands::inventory::run(args, &config),
-            Command::Coverage(args) => commands::coverage::run(args, &config),
-            Command::Notify(args) => commands::notify::run(args, &config),
-            Command::Export(args) => commands::export::run(args, &config),
-            Command::Schema(args) => commands::schema::run(args, &config),
+        .and_then(|config| {
+            // A lake in S3: the command works on a copy of its state.
+            let remote = match remote_lake::open(&mut cli.command, &config)? {
+                remote_lake::Opened::Local => None,
+                remote_lake::Opened::Remote(remote) => Some(remote),
+                remote_lake::Opened::Exit(code) => return Ok(code),
+            };
+            let result = dispatch(&cli, &config);
+            match remote {
+                None => result,
+                // Copied back even after an error: the working folder is a
+                // lake a run may stop at any point.
+                Some(remote) => {
+                    let closed = remote_lake::close(remote, 0);
+                    let code = result?;
+                    closed.map(|_| code)
+                }
+            }
         });
     match result {
         Ok(code) => ExitCode::from(code),
@@ -47,6 +48,28 @@ fn main() -> ExitCode {
             eprintln!("error: {}", lines.join("\n"));
             ExitCode::from(exit::ERROR)
         }
+    }
+}
+
+fn dispatch(cli: &Cli, config: &poolsight_config::Config) -> anyhow::Result<u8> {
+    match &cli.command {
+        Command::Ingest(args) => commands::ingest::run(args, config),
+        Command::Sample(args) => commands::sample::run(args),
+        Command::Demo(args) => commands::demo::run(args),
+        Command::Sql(args) => commands::sql::run(args, config),
+        Command::Collect(args) => commands::collect::run(args, config, cli.quiet),
+        Command::Run(args) => commands::run::run(args, config, cli.quiet),
+        Command::Detect(args) => commands::detect::run(args, config),
+        Command::Lint(args) => commands::detect::run_lint(args, config),
+        Command::Findings(args) => commands::findings::run(args, config),
+        Command::State(args) => commands::state::run(args, config),
+        Command::Dash(args) => commands::dash::run(args, config),
+        Command::Compact(args) => commands::compact::run(args, config),
+        Command::Inventory(args) => commands::inventory::run(args, config),
+        Command::Coverage(args) => commands::coverage::run(args, config),
+        Command::Notify(args) => commands::notify::run(args, config),
+        Command::Export(args) => commands::export::run(args, config),
+        Command::Schema(args) => commands::schema::run(args, config),
     }
 }
 

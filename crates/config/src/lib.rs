@@ -45,11 +45,16 @@ pub enum ConfigError {
     },
 }
 
+/// Whether a lake location is in S3 (`s3://bucket/prefix`) rather than a folder.
+pub fn is_remote_lake(lake: &Path) -> bool {
+    lake.to_str().is_some_and(|text| text.starts_with("s3://"))
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// The lake folder (relative to the config file).
+    /// The lake folder (relative to the config file), or `s3://bucket/prefix`.
     #[serde(default)]
     pub lake: Option<PathBuf>,
     #[serde(default)]
@@ -395,7 +400,10 @@ impl Config {
                 }
             }
         };
-        resolve(&mut config.lake);
+        // `s3://bucket/prefix` is a location, not a folder.
+        if !config.lake.as_deref().is_some_and(is_remote_lake) {
+            resolve(&mut config.lake);
+        }
         resolve(&mut config.geoip.asn_db);
         resolve(&mut config.geoip.country_db);
         resolve(&mut config.detect.queries_dir);
@@ -735,6 +743,15 @@ mod tests {
             config.lake_or(Some(Path::new("cli-lake"))),
             PathBuf::from("cli-lake")
         );
+    }
+
+    #[test]
+    fn an_s3_lake_is_a_location_not_a_folder() {
+        let config = parse("lake = \"s3://bucket/poolsight\"\n").unwrap();
+        let lake = config.lake.clone().unwrap();
+        assert_eq!(lake, PathBuf::from("s3://bucket/poolsight"));
+        assert!(is_remote_lake(&lake));
+        assert!(!is_remote_lake(Path::new("/etc/poolsight/lake")));
     }
 
     #[test]

@@ -45,7 +45,8 @@ pub enum DashError {
 /// A clear error when `lake` is missing, not a lake, or empty.
 pub fn check_lake(lake: &Path) -> Result<(), DashError> {
     let opened = poolsight_lake::Lake::open(lake)?;
-    if opened.event_files()?.is_empty() {
+    // A lake in S3 keeps its events there: an empty one shows empty panels.
+    if opened.remote().is_none() && opened.event_files()?.is_empty() {
         return Err(DashError::EmptyLake(lake.display().to_string()));
     }
     Ok(())

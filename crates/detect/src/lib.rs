@@ -241,6 +241,14 @@ impl LakeSession {
             parquet.reorder_filters = true;
         }
         let mut ctx = SessionContext::new_with_config(config);
+        if let Some(remote) = lake.remote() {
+            // A lake in S3: its append-only tables are read in the bucket.
+            let bucket = url::Url::parse(&remote.bucket_url()).map_err(|e| DetectError::Path {
+                path: lake.root().to_path_buf(),
+                reason: format!("{}: {e}", remote.url),
+            })?;
+            ctx.register_object_store(&bucket, Arc::clone(&remote.store));
+        }
         datafusion_functions_json::register_all(&mut ctx)?;
         geoip::register(
             &ctx,
@@ -253,30 +261,48 @@ impl LakeSession {
         pool_settings::register(&ctx);
         register_is_judged(&ctx, options.judged.clone());
         let spans = options.effective_spans();
-        register_parquet_table(
-            &ctx,
-            "lake_events",
-            &lake.events_dir(),
-            poolsight_model::event_schema(),
-            poolsight_model::PARTITION_COLUMN,
-        )
-        .await?;
-        register_parquet_table(
-            &ctx,
-            "insights",
-            &lake.insights_dir(),
-            poolsight_model::event_schema(),
-            poolsight_model::PARTITION_COLUMN,
-        )
-        .await?;
-        register_parquet_table(
-            &ctx,
-            "quarantine",
-            &lake.quarantine_dir(),
-            poolsight_lake::quarantine::quarantine_schema(),
-            "ingest_date",
-        )
-        .await?;
+        for (name, table, schema, partition_column) in [
+            (
+                "lake_events",
+                poolsight_lake::EVENTS_DIR,
+                poolsight_model::event_schema(),
+                poolsight_model::PARTITION_COLUMN,
+            ),
+            (
+                "insights",
+                poolsight_lake::INSIGHTS_DIR,
+                poolsight_model::event_schema(),
+                poolsight_model::PARTITION_COLUMN,
+            ),
+            (
+                "quarantine",
+                poolsight_lake::QUARANTINE_DIR,
+                poolsight_lake::quarantine::quarantine_schema(),
+                "ingest_date",
+            ),
+        ] {
+            match lake.remote() {
+                Some(remote) => {
+                    register_remote_table(
+                        &ctx,
+                        name,
+                        &remote.table_url(table),
+                        schema,
+                        partition_column,
+                    )?;
+                }
+                None => {
+                    register_parquet_table(
+                        &ctx,
+                        name,
+                        &lake.root().join(table),
+                        schema,
+                        partition_column,
+                    )
+                    .await?;
+                }
+            }
+        }
         for (name, file, schema) in [
             (
                 "findings",
@@ -503,6 +529,25 @@ async fn register_parquet_table(
         .with_schema(schema);
     let table = ListingTable::try_new(config)?;
     ctx.register_table(name, Arc::new(table))?;
+    Ok(())
+}
+
+/// Registers a Hive-partitioned table of a lake in S3 (`s3://…/table/`);
+/// an empty prefix is an empty table.
+fn register_remote_table(
+    ctx: &SessionContext,
+    name: &str,
+    url: &str,
+    schema: arrow::datatypes::SchemaRef,
+    partition_column: &str,
+) -> Result<(), DetectError> {
+    let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+        .with_file_extension(".parquet")
+        .with_table_partition_cols(vec![(partition_column.to_string(), DataType::Utf8)]);
+    let config = ListingTableConfig::new(ListingTableUrl::parse(url)?)
+        .with_listing_options(options)
+        .with_schema(schema);
+    ctx.register_table(name, Arc::new(ListingTable::try_new(config)?))?;
     Ok(())
 }
 

@@ -339,6 +339,10 @@ impl Pipeline {
     /// worker has finished.
     pub fn finish(&self, writes: &[WriteStats]) -> Result<IngestSummary, IngestError> {
         let quarantined = self.quarantine.finish()?;
+        // A lake in S3: this run's files become visible there now.
+        if let Some(remote) = self.lake.remote() {
+            remote.publisher.publish()?;
+        }
         let c = &self.counters;
         Ok(IngestSummary {
             files: c.files.load(Ordering::Relaxed),

@@ -141,6 +141,12 @@ fn finish(lake: &Lake, intent: &Intent) -> Result<()> {
 /// Compacts every partition of `events/` holding at least
 /// `options.min_files` files. The caller holds the lake's lock.
 pub fn compact(lake: &Lake, lock: &LakeLock, options: &CompactOptions) -> Result<CompactSummary> {
+    if let Some(remote) = lake.remote() {
+        return Err(LakeError::Remote {
+            url: remote.url.clone(),
+            message: "compaction of a lake in S3 is not supported yet: without rename, readers would briefly see both the small files and the merged one (docs/s3-lake.md)".into(),
+        });
+    }
     let mut summary = CompactSummary {
         recovered: recover(lake, lock)?,
         ..Default::default()

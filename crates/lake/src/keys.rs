@@ -203,6 +203,12 @@ pub struct LocalKeys {
     lake: Lake,
 }
 
+impl LocalKeys {
+    pub fn new(lake: Lake) -> Self {
+        Self { lake }
+    }
+}
+
 impl KeyShardSource for LocalKeys {
     fn day_keys(&self, date: &str) -> Result<DayKeys> {
         let partition = format!("{}={date}", poolsight_model::PARTITION_COLUMN);

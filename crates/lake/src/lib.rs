@@ -60,6 +60,9 @@ pub enum LakeError {
     Locked { path: PathBuf, lock: PathBuf },
     #[error("{path} is not a poolsight lake: {reason}")]
     NotALake { path: PathBuf, reason: String },
+    /// The object store of a lake in S3 (`s3://…`: what failed and why).
+    #[error("lake {url}: {message}")]
+    Remote { url: String, message: String },
 }
 
 impl LakeError {

@@ -42,6 +42,16 @@ pub trait KeyShardSource: Send + Sync + std::fmt::Debug {
     fn day_keys(&self, date: &str) -> Result<DayKeys>;
 }
 
+/// Copies what the working folder holds and the store does not (new
+/// event files, their sidecars, the quarantine, changed state) to the
+/// store, in commit order: event files, then sidecars, then the rest, the
+/// checkpoints last.
+pub trait Publish: Send + Sync + std::fmt::Debug {
+    /// Called when a writer finishes a step (an ingest, a collect). Never
+    /// from async code.
+    fn publish(&self) -> Result<()>;
+}
+
 /// The tables of a lake that stay in the object store.
 #[derive(Debug)]
 pub struct RemoteTables {
@@ -51,6 +61,8 @@ pub struct RemoteTables {
     pub store: Arc<dyn object_store::ObjectStore>,
     /// The dedup keys of a day.
     pub keys: Arc<dyn KeyShardSource>,
+    /// What makes a writer's files visible in the store.
+    pub publisher: Arc<dyn Publish>,
 }
 
 impl RemoteTables {

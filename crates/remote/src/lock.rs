@@ -335,6 +335,11 @@ impl S3LakeLock {
 
     /// Whether the lock was lost (a newer generation appeared, or renewal
     /// failed until the lease ran out): the holder must stop writing.
+    pub fn lost_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.lost)
+    }
+
+    /// Whether the lock was lost (taken over, or not renewed in time).
     pub fn is_lost(&self) -> bool {
         self.lost.load(Ordering::SeqCst)
     }

@@ -64,20 +64,22 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool) -> Result<u8> {
         );
     }
     // Partitions grown past the threshold by scheduled runs are merged,
-    // still under the run's lock.
-    let compacted = poolsight_lake::compact::compact(
-        pipeline.lake(),
-        pipeline.lock(),
-        &poolsight_lake::compact::CompactOptions::default(),
-    )
-    .context("compact the lake")?;
-    if compacted.partitions > 0 {
-        tracing::info!(
-            partitions = compacted.partitions,
-            files_before = compacted.files_before,
-            files_after = compacted.files_after,
-            "compacted"
-        );
+    // still under the run's lock (a lake in S3 is not compacted yet).
+    if pipeline.lake().remote().is_none() {
+        let compacted = poolsight_lake::compact::compact(
+            pipeline.lake(),
+            pipeline.lock(),
+            &poolsight_lake::compact::CompactOptions::default(),
+        )
+        .context("compact the lake")?;
+        if compacted.partitions > 0 {
+            tracing::info!(
+                partitions = compacted.partitions,
+                files_before = compacted.files_before,
+                files_after = compacted.files_after,
+                "compacted"
+            );
+        }
     }
     // Last, new and changed findings go out. A target that is down is a
     // warning (and pending deliveries for the next run), never the run's
