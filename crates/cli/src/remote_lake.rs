@@ -83,9 +83,18 @@ pub fn open(command: &mut Command, config: &Config) -> anyhow::Result<Opened> {
         return Ok(Opened::Local);
     };
     let access = if writes {
-        Access::Write {
-            lock: LockOptions::default(),
+        let mut lock = LockOptions::default();
+        if let Some(lease) = config
+            .s3_lake
+            .lease
+            .as_deref()
+            .and_then(poolsight_model::time::parse_span)
+            .and_then(|span| span.to_std().ok())
+        {
+            lock.lease = lease;
+            lock.renew_every = lease / 3;
         }
+        Access::Write { lock }
     } else {
         Access::Read
     };

@@ -45,6 +45,16 @@ pub enum ConfigError {
     },
 }
 
+/// `[s3_lake]`: the lease lock of a lake in S3.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3LakeConfig {
+    /// How long a writer's lock lives without renewal (default `60s`; it is
+    /// renewed every third of that). A run killed with SIGKILL holds the
+    /// lake until its lease runs out.
+    pub lease: Option<String>,
+}
+
 /// Whether a lake location is in S3 (`s3://bucket/prefix`) rather than a folder.
 pub fn is_remote_lake(lake: &Path) -> bool {
     lake.to_str().is_some_and(|text| text.starts_with("s3://"))
@@ -77,6 +87,9 @@ pub struct Config {
     /// `[notify]` and its targets; none: findings stay in the lake.
     #[serde(default)]
     pub notify: NotifyConfig,
+    /// `[s3_lake]`: how a lake in S3 (`lake = "s3://…"`) is locked.
+    #[serde(default)]
+    pub s3_lake: S3LakeConfig,
     /// The file this was read from (`None` for the built-in defaults).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -444,6 +457,14 @@ impl Config {
             key,
             message,
         };
+        if let Some(lease) = &self.s3_lake.lease {
+            if !notify::is_span(lease) || lease.trim().trim_end_matches('s') == "0" {
+                return Err(invalid(
+                    "s3_lake.lease".into(),
+                    format!("{lease:?} is not a span above zero (10s, 1m, 5m)"),
+                ));
+            }
+        }
         for (index, source) in self.source.s3.iter().enumerate() {
             if source.bucket.trim().is_empty() {
                 return Err(invalid(
@@ -747,7 +768,13 @@ mod tests {
 
     #[test]
     fn an_s3_lake_is_a_location_not_a_folder() {
-        let config = parse("lake = \"s3://bucket/poolsight\"\n").unwrap();
+        let config =
+            parse("lake = \"s3://bucket/poolsight\"\n[s3_lake]\nlease = \"90s\"\n").unwrap();
+        assert_eq!(config.s3_lake.lease.as_deref(), Some("90s"));
+        let error = parse("[s3_lake]\nlease = \"0s\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("s3_lake.lease"), "{error}");
         let lake = config.lake.clone().unwrap();
         assert_eq!(lake, PathBuf::from("s3://bucket/poolsight"));
         assert!(is_remote_lake(&lake));

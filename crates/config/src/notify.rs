@@ -387,7 +387,7 @@ impl NotifyConfig {
 }
 
 /// `0`, `0s`, or `<n>s|m|h|d|w`.
-fn is_span(text: &str) -> bool {
+pub(crate) fn is_span(text: &str) -> bool {
     let text = text.trim();
     let digits = text.trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &text[digits.len()..];

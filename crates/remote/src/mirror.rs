@@ -59,6 +59,18 @@ pub enum Class {
 }
 
 impl Class {
+    /// The step name after this class is uploaded (crash tests).
+    fn step(self) -> &'static str {
+        match self {
+            Class::Events => "s3:pushed:events",
+            Class::Sidecars => "s3:pushed:sidecars",
+            Class::Quarantine => "s3:pushed:quarantine",
+            Class::Mirrored => "s3:pushed:state",
+            Class::Checkpoints => "s3:pushed:checkpoints",
+            Class::Local => "s3:pushed:local",
+        }
+    }
+
     fn is_append_only(self) -> bool {
         matches!(self, Class::Events | Class::Sidecars | Class::Quarantine)
     }
@@ -375,6 +387,7 @@ impl Mirror {
                 .buffer_unordered(CONCURRENCY)
                 .try_collect::<Vec<_>>()
                 .await?;
+                poolsight_lake::failpoint::step(class.step());
                 for (relative, local, size) in uploads {
                     stats.uploaded += 1;
                     stats.bytes += size;
