@@ -85,10 +85,11 @@ pub fn collect(
             return Ok(None);
         }
         Err(error) => {
-            return Err(error).with_context(|| format!("open the lake {}", lake.display()))
+            return Err(error)
+                .with_context(|| format!("open the lake {}", crate::output::lake_name(&lake)))
         }
     };
-    tracing::info!(lake = %lake.display(), run_id = pipeline.run_id(), backfill = window.is_backfill(), "collect started");
+    tracing::info!(lake = %crate::output::lake_name(&lake), run_id = pipeline.run_id(), backfill = window.is_backfill(), "collect started");
     let started = Instant::now();
     let progress = collector.progress();
     let display = (!quiet && !args.json && std::io::stderr().is_terminal())
@@ -133,7 +134,7 @@ pub fn collect(
 pub fn print(collected: &Collected, json: bool) {
     if json {
         let value = serde_json::json!({
-            "lake": collected.lake.display().to_string(),
+            "lake": crate::output::lake_name(&collected.lake),
             "backfill": collected.window.is_backfill(),
             "seconds": (collected.seconds * 1000.0).round() / 1000.0,
             "sources": collected.reports,
@@ -146,7 +147,7 @@ pub fn print(collected: &Collected, json: bool) {
             println!(
                 "{} records quarantined: poolsight sql --lake {} \"SELECT source_uri, position, reason FROM quarantine\"",
                 collected.summary.quarantined,
-                collected.lake.display()
+                crate::output::lake_name(&collected.lake)
             );
         }
     }

@@ -248,7 +248,7 @@ pub fn ingest_with_progress(
     };
     anyhow::Context::with_context(
         poolsight_ingest::ingest_paths(paths, lake, options, &progress),
-        || format!("ingest into {}", lake.display()),
+        || format!("ingest into {}", lake_name(lake)),
     )
 }
 
@@ -296,6 +296,15 @@ pub fn severity_counts(findings: &[poolsight_detect::findings::Finding]) -> Stri
 
 /// Says on stderr that another run holds the lake (`then`: what this run
 /// did about it) and returns the exit code for it.
+/// How to name a lake to the user: its `s3://` location when the folder is
+/// the working folder of a lake in S3, else the folder.
+pub fn lake_name(folder: &std::path::Path) -> String {
+    match poolsight_lake::remote::attached(folder) {
+        Some(remote) => remote.url.clone(),
+        None => folder.display().to_string(),
+    }
+}
+
 pub fn lake_busy(command: &str, path: &std::path::Path, lock: &std::path::Path, then: &str) -> u8 {
     eprintln!(
         "poolsight {command}: the lake {} is in use by another poolsight run (lock {}); {then}",

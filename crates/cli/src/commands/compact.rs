@@ -28,8 +28,8 @@ pub fn run(args: &CompactArgs, config: &Config) -> Result<u8> {
         ..Default::default()
     };
     let started = std::time::Instant::now();
-    let summary =
-        compact(&lake, &lock, &options).with_context(|| format!("compact {}", root.display()))?;
+    let summary = compact(&lake, &lock, &options)
+        .with_context(|| format!("compact {}", crate::output::lake_name(&root)))?;
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {

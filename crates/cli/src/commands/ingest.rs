@@ -56,8 +56,8 @@ pub fn run(args: &IngestArgs, config: &Config) -> Result<u8> {
         if summary.quarantined > 0 {
             println!(
                 "quarantined records are in {}/quarantine/ (query them: poolsight sql --lake {} \"SELECT source_uri, position, reason FROM quarantine\")",
-                lake.display(),
-                lake.display()
+                crate::output::lake_name(&lake),
+                crate::output::lake_name(&lake)
             );
         }
     }

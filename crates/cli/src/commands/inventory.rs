@@ -10,7 +10,8 @@ use crate::output::terminal_safe;
 
 pub fn run(args: &InventoryArgs, config: &Config) -> Result<u8> {
     let root = config.lake_or(args.lake.as_deref());
-    let lake = Lake::create(&root).with_context(|| format!("lake {}", root.display()))?;
+    let lake =
+        Lake::create(&root).with_context(|| format!("lake {}", crate::output::lake_name(&root)))?;
     let lock = match lake.lock() {
         Ok(lock) => lock,
         Err(LakeError::Locked { path, lock }) => {

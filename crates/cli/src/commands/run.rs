@@ -60,7 +60,7 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool) -> Result<u8> {
         println!(
             "new or updated findings: {}; {at_or_above} at or above {threshold}; see every open one: poolsight detect --lake {} --all --no-store",
             crate::output::severity_counts(&outcome.findings),
-            lake.display()
+            crate::output::lake_name(lake)
         );
     }
     // Partitions grown past the threshold by scheduled runs are merged,
