@@ -69,6 +69,51 @@ pub enum Command {
     Export(ExportArgs),
     /// The lake's columns; with --athena, CREATE EXTERNAL TABLE statements for Athena/Glue.
     Schema(SchemaArgs),
+    /// Run a Ballista scheduler or executor that knows poolsight's functions (docs/cluster.md).
+    Cluster(ClusterArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ClusterArgs {
+    #[command(subcommand)]
+    pub role: ClusterRole,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClusterRole {
+    /// The scheduler: plans queries into stages and hands tasks to executors.
+    Scheduler {
+        /// Address to listen on.
+        #[arg(long, default_value = "0.0.0.0:50050")]
+        bind: std::net::SocketAddr,
+        /// The host executors and clients reach the scheduler at.
+        #[arg(long, default_value = "localhost")]
+        external_host: String,
+    },
+    /// An executor: runs tasks, reading the lake (S3 through [aws]) and serving shuffle data.
+    Executor {
+        /// The scheduler, host:port.
+        #[arg(long, default_value = "localhost:50050")]
+        scheduler: String,
+        /// Host to listen on.
+        #[arg(long, default_value = "0.0.0.0")]
+        bind_host: String,
+        /// The host the scheduler and other executors reach this one at.
+        #[arg(long)]
+        external_host: Option<String>,
+        /// Arrow Flight port (shuffle data).
+        #[arg(long, default_value_t = 50051)]
+        port: u16,
+        /// gRPC port (tasks).
+        #[arg(long, default_value_t = 50052)]
+        grpc_port: u16,
+        /// Task slots (default: the cores).
+        #[arg(long)]
+        vcores: Option<usize>,
+        /// Folder for shuffle files (default: a temporary folder).
+        #[arg(long)]
+        work_dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -255,6 +300,10 @@ pub struct DetectArgs {
     /// Do not store the findings (nor move the detections' progress).
     #[arg(long)]
     pub no_store: bool,
+    /// Run the detections on this Ballista scheduler (df://host:50050), or `local`
+    /// (default: `[engine] ballista`, else in process).
+    #[arg(long)]
+    pub engine: Option<String>,
     /// Judge the whole lake again, not only what arrived since the last run.
     #[arg(long)]
     pub full: bool,
@@ -298,6 +347,7 @@ impl DetectArgs {
             only: Vec::new(),
             fail_on: None,
             no_store: false,
+            engine: None,
             full: false,
             all: false,
         }
@@ -487,6 +537,10 @@ pub struct SqlArgs {
     /// The lake folder (default: the config's `lake`, else ./poolsight-lake).
     #[arg(long)]
     pub lake: Option<PathBuf>,
+    /// Run the query on this Ballista scheduler (df://host:50050), or `local`
+    /// (default: `[engine] ballista`, else in process).
+    #[arg(long)]
+    pub engine: Option<String>,
     /// The query (tables: events, quarantine, findings; views: credentials,
     /// identity_activity, pools, access_denials). Without it: an interactive prompt on a
     /// terminal, else statements from stdin.

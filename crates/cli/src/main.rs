@@ -70,6 +70,7 @@ fn dispatch(cli: &Cli, config: &poolsight_config::Config) -> anyhow::Result<u8> 
         Command::Notify(args) => commands::notify::run(args, config),
         Command::Export(args) => commands::export::run(args, config),
         Command::Schema(args) => commands::schema::run(args, config),
+        Command::Cluster(args) => commands::cluster::run(args, config),
     }
 }
 

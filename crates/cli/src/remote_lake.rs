@@ -57,7 +57,9 @@ fn lake_of(command: &mut Command) -> Option<(&mut Option<PathBuf>, bool, &'stati
         Command::Export(args) => match &mut args.what {
             ExportWhat::Ocsf(args) => (&mut args.lake, false, "export"),
         },
-        Command::Sample(_) | Command::Demo(_) | Command::Schema(_) => return None,
+        Command::Sample(_) | Command::Demo(_) | Command::Schema(_) | Command::Cluster(_) => {
+            return None
+        }
     })
 }
 

@@ -55,6 +55,14 @@ pub struct S3LakeConfig {
     pub lease: Option<String>,
 }
 
+/// `[engine]`: a Ballista cluster for detections and `sql`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfig {
+    /// The scheduler, `df://host:50050`; none: queries run in process.
+    pub ballista: Option<String>,
+}
+
 /// Whether a lake location is in S3 (`s3://bucket/prefix`) rather than a folder.
 pub fn is_remote_lake(lake: &Path) -> bool {
     lake.to_str().is_some_and(|text| text.starts_with("s3://"))
@@ -90,6 +98,9 @@ pub struct Config {
     /// `[s3_lake]`: how a lake in S3 (`lake = "s3://…"`) is locked.
     #[serde(default)]
     pub s3_lake: S3LakeConfig,
+    /// `[engine]`: where detections and `sql` run (default: in process).
+    #[serde(default)]
+    pub engine: EngineConfig,
     /// The file this was read from (`None` for the built-in defaults).
     #[serde(skip)]
     pub path: Option<PathBuf>,
@@ -457,6 +468,17 @@ impl Config {
             key,
             message,
         };
+        if let Some(url) = &self.engine.ballista {
+            let valid = url
+                .strip_prefix("df://")
+                .is_some_and(|rest| !rest.is_empty() && !rest.starts_with(':'));
+            if !valid {
+                return Err(invalid(
+                    "engine.ballista".into(),
+                    format!("{url:?} is not a Ballista scheduler (df://host:50050)"),
+                ));
+            }
+        }
         if let Some(lease) = &self.s3_lake.lease {
             if !notify::is_span(lease) || lease.trim().trim_end_matches('s') == "0" {
                 return Err(invalid(
@@ -771,6 +793,15 @@ mod tests {
         let config =
             parse("lake = \"s3://bucket/poolsight\"\n[s3_lake]\nlease = \"90s\"\n").unwrap();
         assert_eq!(config.s3_lake.lease.as_deref(), Some("90s"));
+        let engine = parse("[engine]\nballista = \"df://scheduler:50050\"\n").unwrap();
+        assert_eq!(
+            engine.engine.ballista.as_deref(),
+            Some("df://scheduler:50050")
+        );
+        let error = parse("[engine]\nballista = \"http://x:50050\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("engine.ballista"), "{error}");
         let error = parse("[s3_lake]\nlease = \"0s\"\n")
             .unwrap_err()
             .to_string();

@@ -152,6 +152,13 @@ impl Detector {
             .with_suppression(config.detect.suppress.clone()))
     }
 
+    /// Runs the detections on `engine` (a Ballista cluster) instead of in
+    /// this process; state tables are still built here.
+    pub fn with_engine(mut self, engine: Arc<dyn crate::Engine>) -> Self {
+        self.options.engine = Some(engine);
+        self
+    }
+
     pub fn new(lake_dir: &Path, catalog: Catalog, geoip: Arc<GeoIp>) -> Self {
         Detector {
             lake_dir: lake_dir.to_path_buf(),
@@ -270,6 +277,15 @@ impl Detector {
         };
         if let Some(state) = &state {
             tracing::debug!(mode = %state.mode, hours = state.hours, seconds = state.seconds, "state tables");
+        }
+        // On a cluster over a lake in S3, executors read the state tables
+        // in the bucket: this run's updates go there first.
+        if let (Some(engine), Some(remote), Some(_)) = (&self.options.engine, lake.remote(), lock) {
+            tracing::debug!(
+                engine = engine.name(),
+                "publishing the state tables for the cluster"
+            );
+            remote.publisher.publish()?;
         }
         let whole = LakeSession::open_with(&self.lake_dir, &self.options, &self.catalog).await?;
         let newest_arrival = newest_arrival(&whole).await?;

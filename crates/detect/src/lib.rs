@@ -16,6 +16,7 @@ pub mod detector;
 pub mod explain;
 pub mod findings;
 pub mod geoip;
+pub mod judged;
 pub mod lifecycle;
 pub mod merge;
 pub mod network;
@@ -101,41 +102,8 @@ pub struct SessionOptions {
     pub judged: Option<Vec<plan::Span>>,
     /// GeoIP/ASN databases (`[geoip]`); none: the functions return NULL.
     pub geoip: Option<Arc<geoip::GeoIp>>,
-}
-
-/// Registers `is_judged(timestamp) -> boolean`: whether an event time falls
-/// in what the running detection judges. Detections with a `history` read
-/// events they must not judge again; they keep only `is_judged(event_time)`.
-fn register_is_judged(ctx: &SessionContext, judged: Option<Vec<plan::Span>>) {
-    use datafusion::logical_expr::{create_udf, ColumnarValue, Volatility};
-    let judged = Arc::new(judged);
-    ctx.register_udf(create_udf(
-        "is_judged",
-        vec![DataType::Timestamp(
-            arrow::datatypes::TimeUnit::Microsecond,
-            Some("UTC".into()),
-        )],
-        DataType::Boolean,
-        Volatility::Immutable,
-        Arc::new(move |args: &[ColumnarValue]| {
-            let arrays = ColumnarValue::values_to_arrays(args)?;
-            let micros = arrow::compute::cast(&arrays[0], &DataType::Int64)?;
-            let micros = micros
-                .as_any()
-                .downcast_ref::<arrow::array::Int64Array>()
-                .ok_or_else(|| DataFusionError::Internal("is_judged: not a timestamp".into()))?;
-            let out: arrow::array::BooleanArray = micros
-                .iter()
-                .map(|t| {
-                    t.map(|t| match judged.as_ref() {
-                        None => true,
-                        Some(spans) => spans.iter().any(|s| s.contains(t)),
-                    })
-                })
-                .collect();
-            Ok(ColumnarValue::Array(Arc::new(out)))
-        }),
-    ));
+    /// Where queries run (a Ballista cluster); none: in this process.
+    pub engine: Option<Arc<dyn Engine>>,
 }
 
 /// How long before a call its credentials may have been issued: 12 hours,
@@ -200,6 +168,76 @@ fn span_filter(spans: &[plan::Span]) -> String {
     format!("({}) AND ({})", dates.join(" OR "), times.join(" OR "))
 }
 
+/// Registers poolsight's SQL functions on `ctx`: the JSON functions,
+/// GeoIP (`geoip_country`, `geoip_asn`, …), `ip_network`, the pool-settings
+/// functions and `is_judged` (judging `judged`; `None`: everything). Local
+/// sessions and the cluster's scheduler and executors all call this.
+pub fn register_functions(
+    ctx: &mut SessionContext,
+    geoip: Arc<geoip::GeoIp>,
+    judged: Option<Vec<plan::Span>>,
+) -> Result<(), DetectError> {
+    datafusion_functions_json::register_all(ctx)?;
+    geoip::register(ctx, geoip)?;
+    network::register(ctx);
+    pool_settings::register(ctx);
+    ctx.register_udf(judged::udf(judged));
+    Ok(())
+}
+
+/// Where queries run when not in this process: a Ballista cluster
+/// (`poolsight-cluster`). Its sessions plan here and run on executors.
+#[async_trait::async_trait]
+pub trait Engine: Send + Sync + std::fmt::Debug {
+    /// A session with `config` whose queries run on the engine.
+    async fn session(&self, config: SessionConfig) -> Result<SessionContext, DetectError>;
+    /// How to name it (the scheduler's URL).
+    fn name(&self) -> &str;
+}
+
+/// Maps the working folder of a lake in S3 to the bucket, for sessions
+/// whose executors cannot read the folder.
+#[derive(Debug)]
+struct RemoteLocator {
+    root: PathBuf,
+    url: String,
+}
+
+impl RemoteLocator {
+    fn new(root: &Path, url: &str) -> Self {
+        Self {
+            root: std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf()),
+            url: url.trim_end_matches('/').to_string(),
+        }
+    }
+
+    /// `s3://…/<relative>` of a file or folder under the working folder.
+    fn url_of(&self, path: &Path) -> Option<String> {
+        let absolute = std::fs::canonicalize(path).ok()?;
+        let relative = absolute.strip_prefix(&self.root).ok()?;
+        let parts: Vec<String> = relative
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let mut url = format!("{}/{}", self.url, parts.join("/"));
+        if absolute.is_dir() {
+            url.push('/');
+        }
+        Some(url)
+    }
+}
+
+/// The listing URL of a table file or folder in `ctx`: in the bucket when
+/// the session's executors are elsewhere, else the local path.
+fn table_url(ctx: &SessionContext, path: &Path) -> Result<ListingTableUrl, DetectError> {
+    if let Some(locator) = ctx.state().config().get_extension::<RemoteLocator>() {
+        if let Some(url) = locator.url_of(path) {
+            return Ok(ListingTableUrl::parse(url)?);
+        }
+    }
+    listing_url(path)
+}
+
 /// A DataFusion session with the lake's tables registered.
 pub struct LakeSession {
     ctx: SessionContext,
@@ -240,7 +278,15 @@ impl LakeSession {
             parquet.pushdown_filters = true;
             parquet.reorder_filters = true;
         }
-        let mut ctx = SessionContext::new_with_config(config);
+        if let (Some(_), Some(remote)) = (&options.engine, lake.remote()) {
+            // Executors elsewhere cannot read the working folder: every
+            // table is read in the bucket (the state was published).
+            config = config.with_extension(Arc::new(RemoteLocator::new(lake.root(), &remote.url)));
+        }
+        let mut ctx = match &options.engine {
+            Some(engine) => engine.session(config).await?,
+            None => SessionContext::new_with_config(config),
+        };
         if let Some(remote) = lake.remote() {
             // A lake in S3: its append-only tables are read in the bucket.
             let bucket = url::Url::parse(&remote.bucket_url()).map_err(|e| DetectError::Path {
@@ -249,17 +295,14 @@ impl LakeSession {
             })?;
             ctx.register_object_store(&bucket, Arc::clone(&remote.store));
         }
-        datafusion_functions_json::register_all(&mut ctx)?;
-        geoip::register(
-            &ctx,
+        register_functions(
+            &mut ctx,
             options
                 .geoip
                 .clone()
                 .unwrap_or_else(|| Arc::new(geoip::GeoIp::default())),
+            options.judged.clone(),
         )?;
-        network::register(&ctx);
-        pool_settings::register(&ctx);
-        register_is_judged(&ctx, options.judged.clone());
         let spans = options.effective_spans();
         for (name, table, schema, partition_column) in [
             (
@@ -317,7 +360,7 @@ impl LakeSession {
         ] {
             if file.is_file() {
                 let options = ListingOptions::new(Arc::new(ParquetFormat::default()));
-                let config = ListingTableConfig::new(listing_url(&file)?)
+                let config = ListingTableConfig::new(table_url(&ctx, &file)?)
                     .with_listing_options(options)
                     .with_schema(schema);
                 ctx.register_table(name, Arc::new(ListingTable::try_new(config)?))?;
@@ -330,7 +373,7 @@ impl LakeSession {
         let outbox = lake.notify_dir().join("outbox.parquet");
         if outbox.is_file() {
             let options = ListingOptions::new(Arc::new(ParquetFormat::default()));
-            let config = ListingTableConfig::new(listing_url(&outbox)?)
+            let config = ListingTableConfig::new(table_url(&ctx, &outbox)?)
                 .with_listing_options(options)
                 .infer_schema(&ctx.state())
                 .await?;
@@ -392,7 +435,8 @@ impl LakeSession {
                     path: view.path.clone(),
                     source,
                 })?;
-            if view.cached {
+            // A cached view is computed here; on a cluster it is a plain view.
+            if view.cached && options.engine.is_none() {
                 ctx.register_table(
                     view.name.as_str(),
                     Arc::new(cached::CachedView::new(frame.into_unoptimized_plan())),
@@ -487,7 +531,7 @@ async fn register_files(
     }
     let urls = existing
         .iter()
-        .map(|f| listing_url(f))
+        .map(|f| table_url(ctx, f))
         .collect::<Result<Vec<_>, _>>()?;
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()));
     let config = ListingTableConfig::new_with_multi_paths(urls)
@@ -524,7 +568,7 @@ async fn register_parquet_table(
     let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
         .with_file_extension(".parquet")
         .with_table_partition_cols(vec![(partition_column.to_string(), DataType::Utf8)]);
-    let config = ListingTableConfig::new(listing_url(dir)?)
+    let config = ListingTableConfig::new(table_url(ctx, dir)?)
         .with_listing_options(options)
         .with_schema(schema);
     let table = ListingTable::try_new(config)?;

@@ -242,6 +242,11 @@ pub async fn update(
     lock: &LakeLock,
 ) -> Result<StateReport, DetectError> {
     let started = std::time::Instant::now();
+    // State tables are built in this process (they are written here).
+    let options = &SessionOptions {
+        engine: None,
+        ..options.clone()
+    };
     let lake = Lake::open(lake_dir)?;
     let progress_path = lake.state_dir().join(PROGRESS_FILE);
     let progress: StateProgress = read_json(&progress_path)?;

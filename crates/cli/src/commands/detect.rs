@@ -16,6 +16,10 @@ pub fn run(args: &DetectArgs, config: &Config) -> Result<u8> {
     let detector = Detector::from_config(config, &lake)?;
     let runtime = super::runtime()?;
     let outcome = match runtime.block_on(async {
+        let detector = match super::engine(config, args.engine.as_deref()).await? {
+            Some(engine) => detector.with_engine(engine),
+            None => detector,
+        };
         let outcome = detector.run(&args.request(), None).await?;
         outcome.check()?;
         Ok::<_, anyhow::Error>(outcome)

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod cluster;
 pub mod collect;
 pub mod compact;
 pub mod coverage;
@@ -31,6 +32,28 @@ pub fn ingest_options(config: &poolsight_config::Config) -> poolsight_ingest::In
         options.workers = workers.max(1);
     }
     options
+}
+
+/// Where detections and `sql` run: `--engine`, else `[engine] ballista`,
+/// else in process (`None`; also for `--engine local`). Called inside the
+/// runtime the queries run on.
+pub async fn engine(
+    config: &poolsight_config::Config,
+    from_command_line: Option<&str>,
+) -> anyhow::Result<Option<std::sync::Arc<dyn poolsight_detect::Engine>>> {
+    let url = match from_command_line {
+        Some("local") => return Ok(None),
+        Some(url) => url,
+        None => match config.engine.ballista.as_deref() {
+            Some(url) => url,
+            None => return Ok(None),
+        },
+    };
+    let engine = poolsight_cluster::BallistaEngine::connect(url, config)
+        .await
+        .map_err(|e| anyhow::anyhow!("--engine {url}: {e}"))?;
+    tracing::info!(engine = url, "queries run on the Ballista cluster");
+    Ok(Some(std::sync::Arc::new(engine)))
 }
 
 /// A tokio runtime for the commands that query.

@@ -44,10 +44,20 @@ pub fn run(args: &CollectArgs, config: &Config, quiet: bool) -> Result<u8> {
     }
     poolsight_lake::failpoint::step("run:detect");
     let detector = poolsight_detect::detector::Detector::from_config(config, lake)?;
-    let outcome = crate::commands::runtime()?.block_on(detector.run(
-        &DetectArgs::all(lake.clone()).request(),
-        Some(pipeline.lock()),
-    ))?;
+    let outcome = crate::commands::runtime()?.block_on(async {
+        let detector = match crate::commands::engine(config, None).await? {
+            Some(engine) => detector.with_engine(engine),
+            None => detector,
+        };
+        Ok::<_, anyhow::Error>(
+            detector
+                .run(
+                    &DetectArgs::all(lake.clone()).request(),
+                    Some(pipeline.lock()),
+                )
+                .await?,
+        )
+    })?;
     outcome.check()?;
     let threshold = config.detect.fail_on;
     let at_or_above = outcome

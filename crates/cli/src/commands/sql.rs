@@ -31,6 +31,7 @@ pub fn run(args: &SqlArgs, config: &Config) -> Result<u8> {
                 poolsight_detect::geoip::GeoIp::from_config(config),
                 "[geoip]",
             )?)),
+            engine: super::engine(config, args.engine.as_deref()).await?,
             ..Default::default()
         };
         let catalog = poolsight_detect::catalog::Catalog::from_config(config)?;
