@@ -10,13 +10,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{command, poolsight, sample, stdout, text};
+use common::{command, finding_evidence, poolsight, sample, stdout, text};
 use poolsight_testkit::MotoServer;
 use serde_json::Value;
 
@@ -65,32 +64,6 @@ fn spawn(args: &[&str], cwd: &Path, log: &str) -> Child {
         .stderr(Stdio::from(file))
         .spawn()
         .expect("spawn")
-}
-
-/// `finding_id` → sorted evidence ids of every stored finding.
-fn findings(cwd: &Path, lake: &str) -> BTreeMap<String, Vec<String>> {
-    let listed: Value = serde_json::from_str(&stdout(&poolsight(
-        &[
-            "findings", "list", "--status", "all", "--format", "json", "--lake", lake,
-        ],
-        cwd,
-    )))
-    .expect("json");
-    listed
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|f| {
-            let mut ids: Vec<String> = f["event_ids"]
-                .as_array()
-                .expect("ids")
-                .iter()
-                .map(|id| id.as_str().expect("id").to_string())
-                .collect();
-            ids.sort();
-            (f["finding_id"].as_str().expect("id").to_string(), ids)
-        })
-        .collect()
 }
 
 #[test]
@@ -213,8 +186,8 @@ fn detections_on_a_ballista_cluster_find_what_they_find_in_process() {
         cwd,
     );
     assert!(clustered.status.success(), "{}", text(&clustered));
-    let local = findings(cwd, in_process);
-    let remote = findings(cwd, on_cluster);
+    let local = finding_evidence(cwd, &["--lake", in_process]);
+    let remote = finding_evidence(cwd, &["--lake", on_cluster]);
     assert!(local.len() > 20, "{local:?}");
     assert_eq!(local, remote, "same finding ids and evidence");
 

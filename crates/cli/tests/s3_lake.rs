@@ -6,12 +6,11 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
-use common::{command, poolsight, sample, stdout, text};
+use common::{command, finding_evidence, poolsight, sample, stdout, text};
 use poolsight_testkit::MotoServer;
 use serde_json::Value;
 
@@ -78,28 +77,6 @@ fn keys_under(
     })
 }
 
-/// `finding_id` → sorted evidence ids.
-fn findings(cwd: &Path, lake: &[&str]) -> BTreeMap<String, Vec<String>> {
-    let mut args = vec!["findings", "list", "--status", "all", "--format", "json"];
-    args.extend_from_slice(lake);
-    let listed: Value = serde_json::from_str(&stdout(&poolsight(&args, cwd))).expect("json");
-    listed
-        .as_array()
-        .expect("array")
-        .iter()
-        .map(|f| {
-            let mut ids: Vec<String> = f["event_ids"]
-                .as_array()
-                .expect("ids")
-                .iter()
-                .map(|id| id.as_str().expect("id").to_string())
-                .collect();
-            ids.sort();
-            (f["finding_id"].as_str().expect("id").to_string(), ids)
-        })
-        .collect()
-}
-
 /// `(rows, distinct event keys)` of `events`.
 fn event_counts(cwd: &Path, lake: &[&str]) -> (u64, u64) {
     let mut args = vec![
@@ -145,8 +122,8 @@ fn an_s3_lake_holds_the_same_events_and_findings_as_a_local_one() {
 
     assert_eq!(event_counts(cwd, &[]), (5000, 5000));
     assert_eq!(event_counts(cwd, &["--lake", local_arg]), (5000, 5000));
-    let in_s3 = findings(cwd, &[]);
-    let on_disk = findings(cwd, &["--lake", local_arg]);
+    let in_s3 = finding_evidence(cwd, &[]);
+    let on_disk = finding_evidence(cwd, &["--lake", local_arg]);
     assert!(in_s3.len() > 20, "{in_s3:?}");
     assert_eq!(in_s3, on_disk, "same finding ids and evidence");
 

@@ -87,3 +87,30 @@ pub fn scripts() -> PathBuf {
 pub fn python() -> String {
     std::env::var("POOLSIGHT_PYTHON").unwrap_or_else(|_| "python3".into())
 }
+
+/// `finding_id` → sorted evidence ids of every stored finding
+/// (`findings list --status all`, plus `extra` arguments such as `--lake`).
+pub fn finding_evidence(
+    cwd: &Path,
+    extra: &[&str],
+) -> std::collections::BTreeMap<String, Vec<String>> {
+    let mut args = vec!["findings", "list", "--status", "all", "--format", "json"];
+    args.extend_from_slice(extra);
+    let listed: serde_json::Value =
+        serde_json::from_str(&stdout(&poolsight(&args, cwd))).expect("json");
+    listed
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|f| {
+            let mut ids: Vec<String> = f["event_ids"]
+                .as_array()
+                .expect("ids")
+                .iter()
+                .map(|id| id.as_str().expect("id").to_string())
+                .collect();
+            ids.sort();
+            (f["finding_id"].as_str().expect("id").to_string(), ids)
+        })
+        .collect()
+}
