@@ -4,9 +4,9 @@
 //! (ids and evidence) as one detected in process, and `sql` gives the
 //! same answers.
 //!
-//! Known gap (docs/cluster.md): `identity_id_enumeration` fails on Ballista
-//! 55 (a stage's shuffle schema differs from the plan's after the protobuf
-//! round trip); it is left out here and runs in process.
+//! Every detection runs, `identity_id_enumeration` included: its sort-merge
+//! joins with filters needed `poolsight_cluster::pushdown` (a DataFusion 55
+//! projection pushdown bug; the sample has one of its findings).
 
 mod common;
 
@@ -18,24 +18,6 @@ use std::time::{Duration, Instant};
 use common::{command, finding_evidence, poolsight, sample, stdout, text};
 use poolsight_testkit::MotoServer;
 use serde_json::Value;
-
-/// Every detection of `queries/` but `identity_id_enumeration`.
-const CLUSTER_DETECTIONS: &[&str] = &[
-    "access_denial",
-    "anomalous_guest",
-    "config_change",
-    "credential_reuse",
-    "cross_identity",
-    "data_exfiltration",
-    "excessive_permission",
-    "foreign_pool",
-    "posture",
-    "privilege_escalation",
-    "developer_identity_abuse",
-    "guest_identity_takeover",
-    "issuance_storm",
-    "pool_identity_sweep",
-];
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -70,14 +52,7 @@ fn spawn(args: &[&str], cwd: &Path, log: &str) -> Child {
 fn detections_on_a_ballista_cluster_find_what_they_find_in_process() {
     let moto = MotoServer::start();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
-        let s3 = moto.s3_client().await;
-        s3.create_bucket()
-            .bucket("cluster-lake")
-            .send()
-            .await
-            .expect("bucket");
-    });
+    runtime.block_on(moto.s3_with_bucket("cluster-lake"));
     let work = tempfile::tempdir().expect("tempdir");
     let cwd = work.path();
     std::fs::write(
@@ -170,25 +145,21 @@ fn detections_on_a_ballista_cluster_find_what_they_find_in_process() {
         (Some(5000), Some(5000))
     );
 
-    // Every detection but the known gap: in process on one lake, on the
-    // cluster on the other.
-    let only = CLUSTER_DETECTIONS.join(",");
+    // Every detection: in process on one lake, on the cluster on the other.
     stdout(&poolsight(
-        &[
-            "detect", "--lake", in_process, "--engine", "local", "--only", &only,
-        ],
+        &["detect", "--lake", in_process, "--engine", "local"],
         cwd,
     ));
-    let clustered = poolsight(
-        &[
-            "detect", "--lake", on_cluster, "--engine", &engine, "--only", &only,
-        ],
-        cwd,
-    );
+    let clustered = poolsight(&["detect", "--lake", on_cluster, "--engine", &engine], cwd);
     assert!(clustered.status.success(), "{}", text(&clustered));
     let local = finding_evidence(cwd, &["--lake", in_process]);
     let remote = finding_evidence(cwd, &["--lake", on_cluster]);
     assert!(local.len() > 20, "{local:?}");
+    assert!(
+        stdout(&clustered).contains("identity_id_enumeration"),
+        "the sample's enumeration finding, found on the cluster: {}",
+        text(&clustered)
+    );
     assert_eq!(local, remote, "same finding ids and evidence");
 
     // Both executors ran tasks.

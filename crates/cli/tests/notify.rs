@@ -216,15 +216,7 @@ print(json.dumps(rows))
     // The same export to S3 (moto): whole objects under the prefix.
     let moto = MotoServer::start();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let s3 = runtime.block_on(async {
-        let s3 = moto.s3_client().await;
-        s3.create_bucket()
-            .bucket("security-lake-ocsf")
-            .send()
-            .await
-            .expect("bucket");
-        s3
-    });
+    let s3 = runtime.block_on(moto.s3_with_bucket("security-lake-ocsf"));
     std::fs::write(
         cwd.join("poolsight.toml"),
         format!(
@@ -441,15 +433,7 @@ fn a_target_that_is_down_is_a_warning_not_the_exit_code_of_run() {
     demo_lake(cwd);
     let moto = MotoServer::start();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    runtime.block_on(async {
-        moto.s3_client()
-            .await
-            .create_bucket()
-            .bucket("empty-trail-bucket")
-            .send()
-            .await
-            .expect("bucket");
-    });
+    runtime.block_on(moto.s3_with_bucket("empty-trail-bucket"));
     let dead = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();

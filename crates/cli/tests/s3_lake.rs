@@ -18,15 +18,7 @@ use serde_json::Value;
 fn moto_with_bucket(bucket: &str) -> (MotoServer, tokio::runtime::Runtime, aws_sdk_s3::Client) {
     let moto = MotoServer::start();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let s3 = runtime.block_on(async {
-        let s3 = moto.s3_client().await;
-        s3.create_bucket()
-            .bucket(bucket)
-            .send()
-            .await
-            .expect("bucket");
-        s3
-    });
+    let s3 = runtime.block_on(moto.s3_with_bucket(bucket));
     (moto, runtime, s3)
 }
 

@@ -129,20 +129,38 @@ impl LogicalExtensionCodec for PoolsightLogicalCodec {
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        match judged::decode(name, buf)? {
-            Some(udf) => Ok(Arc::new(udf)),
-            None => self.inner.try_decode_udf(name, buf),
-        }
+        decode_udf(name, buf, || self.inner.try_decode_udf(name, buf))
     }
 
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
-        match judged::encode(node)? {
-            Some(bytes) => {
-                buf.extend_from_slice(&bytes);
-                Ok(())
-            }
-            None => self.inner.try_encode_udf(node, buf),
+        encode_udf(node, buf, |buf| self.inner.try_encode_udf(node, buf))
+    }
+}
+
+/// `is_judged` from its spans, else what `ballista` decodes.
+fn decode_udf(
+    name: &str,
+    buf: &[u8],
+    ballista: impl FnOnce() -> Result<Arc<ScalarUDF>>,
+) -> Result<Arc<ScalarUDF>> {
+    match judged::decode(name, buf)? {
+        Some(udf) => Ok(Arc::new(udf)),
+        None => ballista(),
+    }
+}
+
+/// `is_judged` with its spans, else what `ballista` encodes.
+fn encode_udf(
+    node: &ScalarUDF,
+    buf: &mut Vec<u8>,
+    ballista: impl FnOnce(&mut Vec<u8>) -> Result<()>,
+) -> Result<()> {
+    match judged::encode(node)? {
+        Some(bytes) => {
+            buf.extend_from_slice(&bytes);
+            Ok(())
         }
+        None => ballista(buf),
     }
 }
 
@@ -173,20 +191,11 @@ impl PhysicalExtensionCodec for PoolsightPhysicalCodec {
     }
 
     fn try_decode_udf(&self, name: &str, buf: &[u8]) -> Result<Arc<ScalarUDF>> {
-        match judged::decode(name, buf)? {
-            Some(udf) => Ok(Arc::new(udf)),
-            None => self.inner.try_decode_udf(name, buf),
-        }
+        decode_udf(name, buf, || self.inner.try_decode_udf(name, buf))
     }
 
     fn try_encode_udf(&self, node: &ScalarUDF, buf: &mut Vec<u8>) -> Result<()> {
-        match judged::encode(node)? {
-            Some(bytes) => {
-                buf.extend_from_slice(&bytes);
-                Ok(())
-            }
-            None => self.inner.try_encode_udf(node, buf),
-        }
+        encode_udf(node, buf, |buf| self.inner.try_encode_udf(node, buf))
     }
 
     fn try_decode_udaf(&self, name: &str, buf: &[u8]) -> Result<Arc<AggregateUDF>> {

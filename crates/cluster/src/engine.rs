@@ -2,12 +2,18 @@
 //! metrics in task statuses.
 //!
 //! Ballista 55 checks that a finished task reports one metrics set per
-//! operator of the stage the scheduler planned. Some of poolsight's
-//! detection plans come back from protobuf on the executor with one
-//! operator more or less than the scheduler's copy; the scheduler then
-//! rejects the task's status and the job never finishes. Without operator
-//! metrics (which poolsight does not read) the check is skipped and the
-//! job completes; shuffle locations and statistics are reported as usual.
+//! operator of the stage the scheduler planned. A stage with a union whose
+//! inputs differ in nullability comes back from protobuf on the executor
+//! with more operators than the scheduler's copy: `UnionExec::try_new`
+//! (what decoding calls) puts a casting `ProjectionExec` over such an
+//! input, and since a cast's target nullability is not encoded, every
+//! further round trip adds another (seen on `pool_access_widened`: a
+//! nullable `CASE` column in union with a `CAST` literal). No plan is a
+//! fixed point of the round trip, so planning the scheduler's copy "as
+//! decoded" cannot fix it (tried). The scheduler then rejects the task's
+//! status and the job never finishes. Without operator metrics (which
+//! poolsight does not read) the check is skipped and the job completes;
+//! shuffle locations and statistics are reported as usual.
 
 use ballista_core::serde::protobuf::{ShuffleWritePartition, TaskColumnStats};
 use ballista_core::JobId;

@@ -17,6 +17,7 @@
 
 pub mod codec;
 mod engine;
+pub mod pushdown;
 pub mod stores;
 
 use std::net::SocketAddr;
@@ -27,6 +28,8 @@ use ballista::prelude::SessionContextExt;
 use ballista_core::extension::SessionConfigExt;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
+use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
+use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::prelude::{SessionConfig, SessionContext};
 use poolsight_detect::geoip::GeoIp;
 use poolsight_detect::DetectError;
@@ -71,7 +74,8 @@ fn static_planner(config: SessionConfig) -> SessionConfig {
         .set_bool(ballista_core::config::BALLISTA_ADAPTIVE_JOIN_ENABLED, false)
 }
 
-/// A session state over `config` with poolsight's functions and stores.
+/// A session state over `config` with poolsight's functions, stores and
+/// physical rules ([`physical_rules`]).
 pub fn session_state(
     config: SessionConfig,
     stores: Arc<LakeStores>,
@@ -89,10 +93,17 @@ pub fn session_state(
         .with_scalar_functions(ballista_core::extension::ballista_scalar_functions())
         .with_aggregate_functions(ballista_core::extension::ballista_aggregate_functions())
         .with_window_functions(ballista_core::extension::ballista_window_functions())
+        .with_physical_optimizer_rules(physical_rules())
         .build();
     let mut ctx = SessionContext::new_with_state(state);
     poolsight_detect::register_functions(&mut ctx, geoip, None)?;
     Ok(ctx.state())
+}
+
+/// DataFusion's physical optimizer rules, with the sort-merge join guard
+/// ([`pushdown`]).
+fn physical_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
+    pushdown::guard_rules(PhysicalOptimizer::new().rules)
 }
 
 /// Where the scheduler listens.
@@ -243,6 +254,7 @@ impl poolsight_detect::Engine for BallistaEngine {
             .with_default_features()
             .with_config(merged)
             .with_runtime_env(runtime)
+            .with_physical_optimizer_rules(physical_rules())
             .build();
         Ok(SessionContext::remote_with_state(&self.url, state).await?)
     }

@@ -586,12 +586,7 @@ fn valid_ocsf_events(folder: &Path) -> u64 {
 async fn security_lake_gets_each_finding_version_once_as_ocsf_parquet() {
     aws_test_env();
     let moto = MotoServer::start();
-    let s3 = moto.s3_client().await;
-    s3.create_bucket()
-        .bucket("aws-security-data-lake-test")
-        .send()
-        .await
-        .expect("bucket");
+    let s3 = moto.s3_with_bucket("aws-security-data-lake-test").await;
     let dir = tempfile::tempdir().expect("tempdir");
     let findings: Vec<Finding> = (0..12)
         .map(|n| finding(n, ["info", "medium", "high"][n % 3], "identity_abuse"))

@@ -202,6 +202,17 @@ impl Mirror {
         }
     }
 
+    /// One whole object's bytes.
+    async fn get_bytes(&self, location: &StorePath) -> Result<bytes::Bytes, LakeError> {
+        self.store
+            .get(location)
+            .await
+            .map_err(|e| self.error(e))?
+            .bytes()
+            .await
+            .map_err(|e| self.error(e))
+    }
+
     fn key(&self, relative: &str) -> StorePath {
         if self.prefix.is_empty() {
             StorePath::from(relative)
@@ -304,14 +315,7 @@ impl Mirror {
                     .to_string();
                 let local = poolsight_lake::path_under(&this.root, &relative)
                     .map_err(|e| this.error(format!("object {}: {e}", object.location)))?;
-                let bytes = this
-                    .store
-                    .get(&object.location)
-                    .await
-                    .map_err(|e| this.error(e))?
-                    .bytes()
-                    .await
-                    .map_err(|e| this.error(e))?;
+                let bytes = this.get_bytes(&object.location).await?;
                 if let Some(parent) = local.parent() {
                     poolsight_lake::fsio::create_dir_durable(parent)?;
                 }
@@ -524,14 +528,7 @@ impl Mirror {
         has_sidecar: bool,
     ) -> Result<FileKeys, LakeError> {
         if has_sidecar {
-            let bytes = self
-                .store
-                .get(&sidecar)
-                .await
-                .map_err(|e| self.error(e))?
-                .bytes()
-                .await
-                .map_err(|e| self.error(e))?;
+            let bytes = self.get_bytes(&sidecar).await?;
             if let Some(keys) = poolsight_lake::keys::keys_of_sidecar(&bytes) {
                 return Ok(FileKeys::Keys {
                     keys,
@@ -539,14 +536,7 @@ impl Mirror {
                 });
             }
         }
-        let bytes = self
-            .store
-            .get(&file)
-            .await
-            .map_err(|e| self.error(e))?
-            .bytes()
-            .await
-            .map_err(|e| self.error(e))?;
+        let bytes = self.get_bytes(&file).await?;
         let name = format!("s3://{}/{file}", self.store.bucket());
         match poolsight_lake::keys::keys_of_parquet_bytes(bytes, Path::new(&name)) {
             Ok(mut keys) => {

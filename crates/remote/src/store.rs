@@ -107,6 +107,40 @@ fn parse_content_range(header: &str) -> Option<(Range<u64>, u64)> {
     Some((start..end + 1, total.parse().ok()?))
 }
 
+/// `key` as an object path, when it is one: S3 takes any key, but one with
+/// an empty part (`a//b`), a `.` or `..` part or a character
+/// `object_store` escapes would be read back under another key, and
+/// walked as a folder it would list itself again. Such objects are left
+/// alone in the bucket (and logged, the key escaped: it is anyone's text).
+fn addressable(bucket: &str, key: &str) -> Option<Path> {
+    if key.ends_with('/') {
+        // A folder marker (the console's "Create folder"): no data.
+        return None;
+    }
+    match Path::parse(key) {
+        Ok(path) if path.as_ref() == key => Some(path),
+        _ => {
+            tracing::warn!(
+                object = ?format!("s3://{bucket}/{key}"),
+                "not a lake path (an empty, `.` or `..` part, or a character object_store escapes); left alone"
+            );
+            None
+        }
+    }
+}
+
+/// Runs one request's `work` on the remote lake's runtime (`handle`),
+/// whichever runtime awaits it.
+async fn on_runtime<T: Send + 'static>(
+    handle: &Handle,
+    work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    handle
+        .spawn(work)
+        .await
+        .map_err(|e| generic(format!("an S3 request task failed: {e}")))?
+}
+
 impl S3Store {
     /// The store of `bucket`; requests run on `handle`, each tried
     /// `attempts` times when the error is transient.
@@ -129,11 +163,7 @@ impl S3Store {
         &self,
         work: impl std::future::Future<Output = Result<T>> + Send + 'static,
     ) -> Result<T> {
-        self.inner
-            .handle
-            .spawn(work)
-            .await
-            .map_err(|e| generic(format!("an S3 request task failed: {e}")))?
+        on_runtime(&self.inner.handle, work).await
     }
 
     async fn head_object(&self, location: &Path) -> Result<ObjectMeta> {
@@ -194,8 +224,11 @@ impl S3Store {
             .map_err(|e| store_error(prefix.as_deref().unwrap_or(""), e))?;
             for object in page.contents() {
                 let Some(key) = object.key() else { continue };
+                let Some(location) = addressable(&inner.bucket, key) else {
+                    continue;
+                };
                 result.objects.push(ObjectMeta {
-                    location: Path::from(key),
+                    location,
                     last_modified: to_chrono(object.last_modified()),
                     size: object.size().unwrap_or(0).max(0) as u64,
                     e_tag: object.e_tag().map(str::to_string),
@@ -203,10 +236,12 @@ impl S3Store {
                 });
             }
             for common in page.common_prefixes() {
-                if let Some(p) = common.prefix() {
-                    result
-                        .common_prefixes
-                        .push(Path::from(p.trim_end_matches('/')));
+                let Some(prefix) = common.prefix() else {
+                    continue;
+                };
+                let folder = prefix.strip_suffix('/').unwrap_or(prefix);
+                if let Some(folder) = addressable(&inner.bucket, folder) {
+                    result.common_prefixes.push(folder);
                 }
             }
             match page.next_continuation_token() {
@@ -501,34 +536,32 @@ impl MultipartUpload for S3Upload {
         let body = Bytes::from(data);
         let handle = inner.handle.clone();
         Box::pin(async move {
-            handle
-                .spawn(async move {
-                    let out = call_with_retries("s3:UploadPart", inner.attempts, || {
-                        inner
-                            .client
-                            .upload_part()
-                            .bucket(&inner.bucket)
-                            .key(&key)
-                            .upload_id(&upload_id)
-                            .part_number(number)
-                            .body(ByteStream::from(body.clone()))
-                            .send()
-                    })
-                    .await
-                    .map_err(|e| store_error(&key, e))?;
-                    parts
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner())
-                        .push(
-                            CompletedPart::builder()
-                                .part_number(number)
-                                .set_e_tag(out.e_tag().map(str::to_string))
-                                .build(),
-                        );
-                    Ok(())
+            on_runtime(&handle, async move {
+                let out = call_with_retries("s3:UploadPart", inner.attempts, || {
+                    inner
+                        .client
+                        .upload_part()
+                        .bucket(&inner.bucket)
+                        .key(&key)
+                        .upload_id(&upload_id)
+                        .part_number(number)
+                        .body(ByteStream::from(body.clone()))
+                        .send()
                 })
                 .await
-                .map_err(|e| generic(format!("an S3 upload task failed: {e}")))?
+                .map_err(|e| store_error(&key, e))?;
+                parts
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .push(
+                        CompletedPart::builder()
+                            .part_number(number)
+                            .set_e_tag(out.e_tag().map(str::to_string))
+                            .build(),
+                    );
+                Ok(())
+            })
+            .await
         })
     }
 
@@ -543,30 +576,28 @@ impl MultipartUpload for S3Upload {
         let key = self.key.clone();
         let upload_id = self.upload_id.clone();
         let handle = inner.handle.clone();
-        handle
-            .spawn(async move {
-                let upload = CompletedMultipartUpload::builder()
-                    .set_parts(Some(parts))
-                    .build();
-                let out = call_with_retries("s3:CompleteMultipartUpload", inner.attempts, || {
-                    inner
-                        .client
-                        .complete_multipart_upload()
-                        .bucket(&inner.bucket)
-                        .key(&key)
-                        .upload_id(&upload_id)
-                        .multipart_upload(upload.clone())
-                        .send()
-                })
-                .await
-                .map_err(|e| store_error(&key, e))?;
-                Ok(PutResult {
-                    e_tag: out.e_tag().map(str::to_string),
-                    version: out.version_id().map(str::to_string),
-                })
+        on_runtime(&handle, async move {
+            let upload = CompletedMultipartUpload::builder()
+                .set_parts(Some(parts))
+                .build();
+            let out = call_with_retries("s3:CompleteMultipartUpload", inner.attempts, || {
+                inner
+                    .client
+                    .complete_multipart_upload()
+                    .bucket(&inner.bucket)
+                    .key(&key)
+                    .upload_id(&upload_id)
+                    .multipart_upload(upload.clone())
+                    .send()
             })
             .await
-            .map_err(|e| generic(format!("an S3 upload task failed: {e}")))?
+            .map_err(|e| store_error(&key, e))?;
+            Ok(PutResult {
+                e_tag: out.e_tag().map(str::to_string),
+                version: out.version_id().map(str::to_string),
+            })
+        })
+        .await
     }
 
     async fn abort(&mut self) -> Result<()> {
@@ -574,29 +605,51 @@ impl MultipartUpload for S3Upload {
         let key = self.key.clone();
         let upload_id = self.upload_id.clone();
         let handle = inner.handle.clone();
-        handle
-            .spawn(async move {
-                call_with_retries("s3:AbortMultipartUpload", inner.attempts, || {
-                    inner
-                        .client
-                        .abort_multipart_upload()
-                        .bucket(&inner.bucket)
-                        .key(&key)
-                        .upload_id(&upload_id)
-                        .send()
-                })
-                .await
-                .map_err(|e| store_error(&key, e))?;
-                Ok(())
+        on_runtime(&handle, async move {
+            call_with_retries("s3:AbortMultipartUpload", inner.attempts, || {
+                inner
+                    .client
+                    .abort_multipart_upload()
+                    .bucket(&inner.bucket)
+                    .key(&key)
+                    .upload_id(&upload_id)
+                    .send()
             })
             .await
-            .map_err(|e| generic(format!("an S3 upload task failed: {e}")))?
+            .map_err(|e| store_error(&key, e))?;
+            Ok(())
+        })
+        .await
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_content_range;
+    use super::{addressable, parse_content_range};
+
+    #[test]
+    fn only_canonical_keys_are_addressable() {
+        for key in [
+            "lake/events/event_date=2026-11-20/part-1.parquet",
+            "lake",
+            "a/b c/d",
+        ] {
+            assert_eq!(
+                addressable("b", key).map(|p| p.to_string()),
+                Some(key.into())
+            );
+        }
+        for key in [
+            "lake/findings/../../x",
+            "lake/./x",
+            "lake//tmp/x",
+            "/lake/x",
+            "lake/x/",
+            "lake/\u{1b}[2Jx",
+        ] {
+            assert!(addressable("b", key).is_none(), "{key:?}");
+        }
+    }
 
     #[test]
     fn content_ranges_parse() {

@@ -11,14 +11,7 @@ use poolsight_testkit::{aws_test_env, MotoServer};
 
 async fn client(moto: &MotoServer, bucket: &str) -> aws_sdk_s3::Client {
     aws_test_env();
-    let client = moto.s3_client().await;
-    client
-        .create_bucket()
-        .bucket(bucket)
-        .send()
-        .await
-        .expect("bucket");
-    client
+    moto.s3_with_bucket(bucket).await
 }
 
 fn short(lease_ms: u64, renew_ms: u64) -> LockOptions {

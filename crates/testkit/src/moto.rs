@@ -73,6 +73,18 @@ impl MotoServer {
         )
     }
 
+    /// An S3 client of this server ([`Self::s3_client`]) with `bucket`
+    /// created (use a fresh name: moto keeps its buckets between tests).
+    pub async fn s3_with_bucket(&self, bucket: &str) -> aws_sdk_s3::Client {
+        let s3 = self.s3_client().await;
+        s3.create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("create bucket {bucket}: {e:?}"));
+        s3
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
