@@ -55,14 +55,7 @@ fn detections_on_a_ballista_cluster_find_what_they_find_in_process() {
     runtime.block_on(moto.s3_with_bucket("cluster-lake"));
     let work = tempfile::tempdir().expect("tempdir");
     let cwd = work.path();
-    std::fs::write(
-        cwd.join("poolsight.toml"),
-        format!(
-            "[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n",
-            moto.endpoint()
-        ),
-    )
-    .expect("config");
+    std::fs::write(cwd.join("poolsight.toml"), moto.aws_toml()).expect("config");
     let sample = sample();
     let sample = sample.to_str().expect("utf-8");
     let (in_process, on_cluster) = ("s3://cluster-lake/local", "s3://cluster-lake/cluster");

@@ -72,8 +72,8 @@ fn collect_and_run_against_the_emulator() {
     std::fs::write(
         dir.path().join("poolsight.toml"),
         format!(
-            "lake = \"lake\"\n[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n[[source.s3]]\nname = \"trail\"\nbucket = \"sample-trail\"\n[[source.s3]]\nname = \"missing\"\nbucket = \"no-such-bucket\"\n[collect]\nmax_attempts = 2\n",
-            moto.endpoint()
+            "lake = \"lake\"\n{}[[source.s3]]\nname = \"trail\"\nbucket = \"sample-trail\"\n[[source.s3]]\nname = \"missing\"\nbucket = \"no-such-bucket\"\n[collect]\nmax_attempts = 2\n",
+            moto.aws_toml()
         ),
     )
     .unwrap();
@@ -213,8 +213,8 @@ fn collect_killed_at_random_points_then_rerun_holds_every_event_once() {
     std::fs::write(
         dir.path().join("poolsight.toml"),
         format!(
-            "lake = \"lake\"\n[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n[[source.s3]]\nname = \"trail\"\nbucket = \"crash-trail\"\n[collect]\nconcurrency = 2\ncheckpoint_every_records = 400\n",
-            moto.endpoint()
+            "lake = \"lake\"\n{}[[source.s3]]\nname = \"trail\"\nbucket = \"crash-trail\"\n[collect]\nconcurrency = 2\ncheckpoint_every_records = 400\n",
+            moto.aws_toml()
         ),
     )
     .unwrap();
@@ -292,8 +292,8 @@ fn run_holds_the_lock_through_detection() {
     std::fs::write(
         dir.path().join("poolsight.toml"),
         format!(
-            "lake = \"lake\"\n[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n[[source.s3]]\nname = \"trail\"\nbucket = \"lock-trail\"\n",
-            moto.endpoint()
+            "lake = \"lake\"\n{}[[source.s3]]\nname = \"trail\"\nbucket = \"lock-trail\"\n",
+            moto.aws_toml()
         ),
     )
     .unwrap();

@@ -157,8 +157,8 @@ fn feed_bomb(blocks: usize, limit: Option<u64>) -> (u64, u64) {
     std::fs::write(
         cwd.join("poolsight.toml"),
         format!(
-            "lake = \"collected\"\n[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n[[source.s3]]\nname = \"trail\"\nbucket = \"bombed\"\n",
-            moto.endpoint()
+            "lake = \"collected\"\n{}[[source.s3]]\nname = \"trail\"\nbucket = \"bombed\"\n",
+            moto.aws_toml()
         ),
     )
     .unwrap();

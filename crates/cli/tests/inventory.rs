@@ -240,8 +240,8 @@ fn inventory_posture_and_coverage_against_the_emulators() {
     std::fs::write(
         dir.path().join("poolsight.toml"),
         format!(
-            "lake = \"lake\"\n[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n[aws.endpoint_urls]\ncognito_identity = \"{}\"\n[inventory]\nregions = [\"us-east-1\"]\n",
-            moto.endpoint(),
+            "lake = \"lake\"\n{}[aws.endpoint_urls]\ncognito_identity = \"{}\"\n[inventory]\nregions = [\"us-east-1\"]\n",
+            moto.aws_toml(),
             cognito.endpoint()
         ),
     )

@@ -217,14 +217,7 @@ print(json.dumps(rows))
     let moto = MotoServer::start();
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let s3 = runtime.block_on(moto.s3_with_bucket("security-lake-ocsf"));
-    std::fs::write(
-        cwd.join("poolsight.toml"),
-        format!(
-            "[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n",
-            moto.endpoint()
-        ),
-    )
-    .expect("config");
+    std::fs::write(cwd.join("poolsight.toml"), moto.aws_toml()).expect("config");
     let to_s3: Value = serde_json::from_str(&stdout(&poolsight(
         &[
             "export",
@@ -443,8 +436,8 @@ fn a_target_that_is_down_is_a_warning_not_the_exit_code_of_run() {
         cwd,
         &dead,
         &format!(
-            "[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n\n[[source.s3]]\nbucket = \"empty-trail-bucket\"\n",
-            moto.endpoint()
+            "{}\n[[source.s3]]\nbucket = \"empty-trail-bucket\"\n",
+            moto.aws_toml()
         ),
     );
     let output = poolsight_with(&["run"], cwd, &[]);

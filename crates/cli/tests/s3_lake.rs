@@ -28,8 +28,8 @@ fn workspace(moto: &MotoServer, lake: &str) -> tempfile::TempDir {
     std::fs::write(
         dir.path().join("poolsight.toml"),
         format!(
-            "lake = \"{lake}\"\n\n[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n\n[s3_lake]\nlease = \"3s\"\n",
-            moto.endpoint()
+            "lake = \"{lake}\"\n\n{}\n[s3_lake]\nlease = \"3s\"\n",
+            moto.aws_toml()
         ),
     )
     .expect("config");

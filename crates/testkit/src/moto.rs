@@ -85,6 +85,16 @@ impl MotoServer {
         s3
     }
 
+    /// The `[aws]` section of a poolsight.toml that reaches this server
+    /// (us-east-1), ending in a newline: put top-level keys before it and
+    /// further sections after it.
+    pub fn aws_toml(&self) -> String {
+        format!(
+            "[aws]\nregion = \"us-east-1\"\nendpoint_url = \"{}\"\n",
+            self.endpoint()
+        )
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
