@@ -104,7 +104,12 @@ pub fn open(command: &mut Command, config: &Config) -> anyhow::Result<Opened> {
         config,
         config.collect.max_attempts.unwrap_or(6),
     );
-    match RemoteLake::open(&location, &settings, access) {
+    match RemoteLake::open(
+        &location,
+        &settings,
+        access,
+        config.s3_lake.read_cache_bytes(),
+    ) {
         Ok(remote) => {
             *lake = Some(remote.folder().to_path_buf());
             tracing::info!(

@@ -150,6 +150,27 @@ fn an_s3_lake_holds_the_same_events_and_findings_as_a_local_one() {
         .iter()
         .any(|k| k.starts_with("poolsight/state/identity_hourly/")));
 
+    // Every detection reads the events again; the read cache makes that
+    // one request per event file (the sample's files are below a block),
+    // where the bucket was asked 511 times before it.
+    let full = text(&poolsight(&["detect", "--full", "--no-store"], cwd));
+    let field = |name: &str| -> u64 {
+        let line = full
+            .lines()
+            .find(|line| line.contains("read cache of the S3 lake"))
+            .unwrap_or_else(|| panic!("no read cache report in {full}"));
+        line.split_whitespace()
+            .find_map(|word| word.strip_prefix(&format!("{name}=")))
+            .and_then(|value| value.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {line}"))
+    };
+    let (reads, from_cache, requests) = (field("reads"), field("from_cache"), field("requests"));
+    assert!(requests >= 1 && requests <= events.len() as u64, "{full}");
+    assert!(
+        from_cache + requests >= reads && from_cache > 10 * requests,
+        "{full}"
+    );
+
     // A second engine reads the bucket's events: pyarrow over moto.
     let script = format!(
         "import pyarrow.dataset as ds, pyarrow.fs as pafs\n\

@@ -45,7 +45,7 @@ pub enum ConfigError {
     },
 }
 
-/// `[s3_lake]`: the lease lock of a lake in S3.
+/// `[s3_lake]`: the lease lock and the read cache of a lake in S3.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct S3LakeConfig {
@@ -53,6 +53,17 @@ pub struct S3LakeConfig {
     /// renewed every third of that). A run killed with SIGKILL holds the
     /// lake until its lease runs out.
     pub lease: Option<String>,
+    /// MiB of local disk that keep what queries read of the lake's event,
+    /// insight and quarantine files (files written once, never changed),
+    /// per command and per cluster process (default 2048; 0: none).
+    pub read_cache_mib: Option<u64>,
+}
+
+impl S3LakeConfig {
+    /// The read cache's capacity in bytes.
+    pub fn read_cache_bytes(&self) -> u64 {
+        self.read_cache_mib.unwrap_or(2048).saturating_mul(1 << 20)
+    }
 }
 
 /// `[engine]`: a Ballista cluster for detections and `sql`.
@@ -793,6 +804,9 @@ mod tests {
         let config =
             parse("lake = \"s3://bucket/poolsight\"\n[s3_lake]\nlease = \"90s\"\n").unwrap();
         assert_eq!(config.s3_lake.lease.as_deref(), Some("90s"));
+        assert_eq!(config.s3_lake.read_cache_bytes(), 2048 << 20);
+        let uncached = parse("[s3_lake]\nread_cache_mib = 0\n").unwrap();
+        assert_eq!(uncached.s3_lake.read_cache_bytes(), 0);
         let engine = parse("[engine]\nballista = \"df://scheduler:50050\"\n").unwrap();
         assert_eq!(
             engine.engine.ballista.as_deref(),

@@ -5,10 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use object_store::ObjectStore;
 use poolsight_collect::aws::{load_sdk_config, s3_client, AwsSettings, RequestCounter};
 use poolsight_lake::remote::{attach, detach, RemoteTables};
 use poolsight_lake::LakeError;
 
+use crate::cache::{CacheStats, ReadCache};
 use crate::lock::{default_owner, LockError, LockOptions, S3LakeLock};
 use crate::mirror::{wait_on, Mirror, PullStats, PushStats};
 use crate::store::S3Store;
@@ -74,6 +76,9 @@ pub enum RemoteError {
     WorkFolder(std::io::Error),
 }
 
+/// The read cache's folder in the working folder (hidden: never copied).
+const READ_CACHE_FOLDER: &str = ".read-cache";
+
 /// How a command uses the lake.
 #[derive(Debug, Clone)]
 pub enum Access {
@@ -93,6 +98,7 @@ pub struct RemoteLake {
     lock: Option<S3LakeLock>,
     work: tempfile::TempDir,
     pulled: PullStats,
+    cache: Option<Arc<ReadCache>>,
 }
 
 impl std::fmt::Debug for RemoteLake {
@@ -105,16 +111,21 @@ impl std::fmt::Debug for RemoteLake {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct CloseReport {
     pub pushed: PushStats,
+    /// What the read cache saved (zeros without one).
+    pub read_cache: CacheStats,
 }
 
 impl RemoteLake {
     /// Opens the lake at `location` with `[aws]`'s credentials, region and
     /// endpoint: takes the lock for writers (busy: [`RemoteError::Busy`]),
     /// copies the state into a fresh working folder and attaches it.
+    /// Queries read the append-only tables through a [`ReadCache`] of
+    /// `read_cache_bytes` in the working folder (0: none).
     pub fn open(
         location: &S3Location,
         settings: &AwsSettings,
         access: Access,
+        read_cache_bytes: u64,
     ) -> Result<Self, RemoteError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -171,6 +182,21 @@ impl RemoteLake {
             handle,
             lock.as_ref().map(S3LakeLock::lost_flag),
         ));
+        let cache = match read_cache_bytes {
+            0 => None,
+            bytes => Some(Arc::new(
+                ReadCache::new(
+                    Arc::new(store.clone()),
+                    work.path().join(READ_CACHE_FOLDER),
+                    bytes,
+                )
+                .map_err(RemoteError::WorkFolder)?,
+            )),
+        };
+        let query_store: Arc<dyn ObjectStore> = match &cache {
+            Some(cache) => Arc::clone(cache) as _,
+            None => Arc::new(store),
+        };
         let mut lake = RemoteLake {
             location: location.clone(),
             runtime: Some(runtime),
@@ -178,6 +204,7 @@ impl RemoteLake {
             lock,
             work,
             pulled: PullStats::default(),
+            cache,
         };
         lake.pulled = mirror.pull()?;
         poolsight_lake::Lake::create(lake.work.path())?;
@@ -185,7 +212,7 @@ impl RemoteLake {
             lake.work.path(),
             Arc::new(RemoteTables {
                 url: location.url(),
-                store: Arc::new(store),
+                store: query_store,
                 keys: Arc::clone(&mirror) as _,
                 publisher: mirror as _,
             }),
@@ -228,6 +255,20 @@ impl RemoteLake {
     /// lock; the working folder is removed.
     pub fn close(mut self) -> Result<CloseReport, RemoteError> {
         let mut report = CloseReport::default();
+        if let Some(cache) = &self.cache {
+            report.read_cache = cache.stats();
+        }
+        if report.read_cache.reads > 0 {
+            tracing::info!(
+                lake = %self.location.url(),
+                reads = report.read_cache.reads,
+                from_cache = report.read_cache.hits,
+                requests = report.read_cache.fetches,
+                bytes_fetched = report.read_cache.fetched_bytes,
+                files_evicted = report.read_cache.evictions,
+                "read cache of the S3 lake"
+            );
+        }
         let pushed = match &self.lock {
             Some(_) => self.mirror.push().map(Some),
             None => Ok(None),

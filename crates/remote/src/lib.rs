@@ -12,11 +12,13 @@
 //! The protocol and why a reader never sees a partial file:
 //! `docs/s3-lake.md`.
 
+pub mod cache;
 pub mod lake;
 pub mod lock;
 pub mod mirror;
 pub mod store;
 
+pub use cache::{CacheStats, ReadCache};
 pub use lake::{Access, CloseReport, RemoteError, RemoteLake, S3Location};
 pub use lock::{LockError, LockInfo, LockOptions, S3LakeLock};
 pub use store::S3Store;

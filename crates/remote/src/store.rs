@@ -45,6 +45,8 @@ struct Inner {
     bucket: String,
     handle: Handle,
     attempts: u32,
+    /// Odd keys already warned about.
+    warned: Mutex<std::collections::HashSet<String>>,
 }
 
 impl fmt::Debug for S3Store {
@@ -111,20 +113,44 @@ fn parse_content_range(header: &str) -> Option<(Range<u64>, u64)> {
 /// an empty part (`a//b`), a `.` or `..` part or a character
 /// `object_store` escapes would be read back under another key, and
 /// walked as a folder it would list itself again. Such objects are left
-/// alone in the bucket (and logged, the key escaped: it is anyone's text).
-fn addressable(bucket: &str, key: &str) -> Option<Path> {
+/// alone in the bucket ([`Inner::lake_path`] logs them).
+fn addressable(key: &str) -> Result<Path, NotAddressable> {
     if key.ends_with('/') {
         // A folder marker (the console's "Create folder"): no data.
-        return None;
+        return Err(NotAddressable::FolderMarker);
     }
     match Path::parse(key) {
-        Ok(path) if path.as_ref() == key => Some(path),
-        _ => {
-            tracing::warn!(
-                object = ?format!("s3://{bucket}/{key}"),
-                "not a lake path (an empty, `.` or `..` part, or a character object_store escapes); left alone"
-            );
-            None
+        Ok(path) if path.as_ref() == key => Ok(path),
+        _ => Err(NotAddressable::Odd),
+    }
+}
+
+enum NotAddressable {
+    FolderMarker,
+    Odd,
+}
+
+/// Odd keys named in warnings per store: DataFusion lists a table for
+/// every query, and a key is worth one warning, not one per listing.
+const WARNED_KEYS: usize = 1000;
+
+impl Inner {
+    /// [`addressable`], warning once per odd key (escaped: it is anyone's
+    /// text).
+    fn lake_path(&self, key: &str) -> Option<Path> {
+        match addressable(key) {
+            Ok(path) => Some(path),
+            Err(NotAddressable::FolderMarker) => None,
+            Err(NotAddressable::Odd) => {
+                let mut warned = self.warned.lock().unwrap_or_else(|p| p.into_inner());
+                if warned.len() < WARNED_KEYS && warned.insert(key.to_string()) {
+                    tracing::warn!(
+                        object = ?format!("s3://{}/{key}", self.bucket),
+                        "not a lake path (an empty, `.` or `..` part, or a character object_store escapes); left alone"
+                    );
+                }
+                None
+            }
         }
     }
 }
@@ -151,6 +177,7 @@ impl S3Store {
                 bucket: bucket.to_string(),
                 handle,
                 attempts: attempts.max(1),
+                warned: Mutex::default(),
             }),
         }
     }
@@ -224,7 +251,7 @@ impl S3Store {
             .map_err(|e| store_error(prefix.as_deref().unwrap_or(""), e))?;
             for object in page.contents() {
                 let Some(key) = object.key() else { continue };
-                let Some(location) = addressable(&inner.bucket, key) else {
+                let Some(location) = inner.lake_path(key) else {
                     continue;
                 };
                 result.objects.push(ObjectMeta {
@@ -240,7 +267,7 @@ impl S3Store {
                     continue;
                 };
                 let folder = prefix.strip_suffix('/').unwrap_or(prefix);
-                if let Some(folder) = addressable(&inner.bucket, folder) {
+                if let Some(folder) = inner.lake_path(folder) {
                     result.common_prefixes.push(folder);
                 }
             }
@@ -635,7 +662,7 @@ mod tests {
             "a/b c/d",
         ] {
             assert_eq!(
-                addressable("b", key).map(|p| p.to_string()),
+                addressable(key).ok().map(|p| p.to_string()),
                 Some(key.into())
             );
         }
@@ -647,7 +674,7 @@ mod tests {
             "lake/x/",
             "lake/\u{1b}[2Jx",
         ] {
-            assert!(addressable("b", key).is_none(), "{key:?}");
+            assert!(addressable(key).is_err(), "{key:?}");
         }
     }
 

@@ -70,7 +70,7 @@ fn hostile_keys_never_become_files_outside_the_working_folder() {
         ..Default::default()
     };
 
-    let lake = RemoteLake::open(&location, &settings, Access::Read).expect("open");
+    let lake = RemoteLake::open(&location, &settings, Access::Read, 1 << 20).expect("open");
     let folder = lake.folder().to_path_buf();
     let copied = files_under(&folder);
     assert!(
