@@ -41,7 +41,12 @@ impl Drop for Processes {
 
 fn spawn(args: &[&str], cwd: &Path, log: &str) -> Child {
     let file = std::fs::File::create(cwd.join(log)).expect("log");
-    command(args, cwd, &[("POOLSIGHT_LOG", "info")])
+    // Killed with SIGKILL at the end: their temporary folders (the read
+    // cache, shuffle files) go with the test's.
+    let temporary = cwd.join("tmp");
+    std::fs::create_dir_all(&temporary).expect("tmp");
+    let temporary = temporary.to_str().expect("utf-8");
+    command(args, cwd, &[("POOLSIGHT_LOG", "info"), ("TMPDIR", temporary)])
         .stdout(Stdio::null())
         .stderr(Stdio::from(file))
         .spawn()
