@@ -113,6 +113,11 @@ pub enum ClusterRole {
         /// Folder for shuffle files (default: a temporary folder).
         #[arg(long)]
         work_dir: Option<PathBuf>,
+        /// MiB of memory the executor's tasks share; sorts, aggregations and
+        /// sort-merge joins spill to disk past it (default: no limit — the
+        /// host's memory, and the OOM killer past it).
+        #[arg(long)]
+        memory_limit_mib: Option<u64>,
     },
 }
 

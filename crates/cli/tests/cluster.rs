@@ -46,11 +46,15 @@ fn spawn(args: &[&str], cwd: &Path, log: &str) -> Child {
     let temporary = cwd.join("tmp");
     std::fs::create_dir_all(&temporary).expect("tmp");
     let temporary = temporary.to_str().expect("utf-8");
-    command(args, cwd, &[("POOLSIGHT_LOG", "info"), ("TMPDIR", temporary)])
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(file))
-        .spawn()
-        .expect("spawn")
+    command(
+        args,
+        cwd,
+        &[("POOLSIGHT_LOG", "info"), ("TMPDIR", temporary)],
+    )
+    .stdout(Stdio::null())
+    .stderr(Stdio::from(file))
+    .spawn()
+    .expect("spawn")
 }
 
 #[test]
@@ -84,26 +88,29 @@ fn detections_on_a_ballista_cluster_find_what_they_find_in_process() {
     )]);
     for index in 0..2 {
         let (port, grpc_port) = (free_port().to_string(), free_port().to_string());
-        processes.0.push(spawn(
-            &[
-                "cluster",
-                "executor",
-                "--scheduler",
-                &scheduler,
-                "--bind-host",
-                "127.0.0.1",
-                "--external-host",
-                "127.0.0.1",
-                "--port",
-                &port,
-                "--grpc-port",
-                &grpc_port,
-                "--vcores",
-                "2",
-            ],
-            cwd,
-            &format!("executor{index}.log"),
-        ));
+        let mut args = vec![
+            "cluster",
+            "executor",
+            "--scheduler",
+            &scheduler,
+            "--bind-host",
+            "127.0.0.1",
+            "--external-host",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--grpc-port",
+            &grpc_port,
+            "--vcores",
+            "2",
+        ];
+        if index == 0 {
+            // One executor's operators share a bounded pool (and spill).
+            args.extend(["--memory-limit-mib", "256"]);
+        }
+        processes
+            .0
+            .push(spawn(&args, cwd, &format!("executor{index}.log")));
     }
     let engine = format!("df://{scheduler}");
     // The cluster answers once the scheduler is up and an executor registered.

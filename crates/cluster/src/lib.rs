@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use ballista::prelude::SessionContextExt;
 use ballista_core::extension::SessionConfigExt;
+use datafusion::execution::memory_pool::FairSpillPool;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::{SessionState, SessionStateBuilder};
 use datafusion::physical_optimizer::optimizer::PhysicalOptimizer;
@@ -80,10 +81,17 @@ pub fn session_state(
     config: SessionConfig,
     stores: Arc<LakeStores>,
     geoip: Arc<GeoIp>,
+    memory_limit: Option<u64>,
 ) -> Result<SessionState, ClusterError> {
-    let runtime = RuntimeEnvBuilder::new()
-        .with_object_store_registry(stores)
-        .build_arc()?;
+    let mut runtime = RuntimeEnvBuilder::new().with_object_store_registry(stores);
+    if let Some(bytes) = memory_limit {
+        // Shared fairly by the operators that can spill (sorts,
+        // aggregations, sort-merge joins: Ballista's joins); they spill to
+        // the OS temporary folder past their share instead of growing.
+        let bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+        runtime = runtime.with_memory_pool(Arc::new(FairSpillPool::new(bytes)));
+    }
+    let runtime = runtime.build_arc()?;
     // As Ballista's default session builder, plus poolsight's functions.
     let state = SessionStateBuilder::new()
         .with_default_features()
@@ -134,6 +142,7 @@ pub async fn run_scheduler(
                 config,
                 Arc::clone(&builder_stores),
                 Arc::clone(&builder_geoip),
+                None,
             )
             .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))
         }));
@@ -163,6 +172,8 @@ pub struct ExecutorOptions {
     pub vcores: Option<usize>,
     /// Shuffle files (default: a temporary folder).
     pub work_dir: Option<PathBuf>,
+    /// Bytes of memory the tasks share before spilling (default: none).
+    pub memory_limit: Option<u64>,
 }
 
 /// Runs an executor until the process ends (or the scheduler stops it).
@@ -173,7 +184,12 @@ pub async fn run_executor(
     use ballista_executor::executor_process::{start_executor_process, ExecutorProcessConfig};
     let stores = Arc::new(LakeStores::new(config).await);
     let geoip = Arc::new(GeoIp::from_config(config)?);
-    let state = session_state(session_config(), Arc::clone(&stores), geoip)?;
+    let state = session_state(
+        session_config(),
+        Arc::clone(&stores),
+        geoip,
+        options.memory_limit,
+    )?;
     let runtime = state.runtime_env().clone();
     let mut process = ExecutorProcessConfig {
         scheduler_host: options.scheduler_host,
@@ -203,6 +219,7 @@ pub async fn run_executor(
         port = process.port,
         grpc_port = process.grpc_port,
         vcores = process.vcores,
+        memory_limit = ?options.memory_limit,
         "poolsight cluster executor"
     );
     start_executor_process(Arc::new(process)).await?;

@@ -34,6 +34,7 @@ pub fn run(args: &ClusterArgs, config: &Config) -> Result<u8> {
             grpc_port,
             vcores,
             work_dir,
+            memory_limit_mib,
         } => {
             let (host, scheduler_port) = scheduler
                 .rsplit_once(':')
@@ -51,6 +52,7 @@ pub fn run(args: &ClusterArgs, config: &Config) -> Result<u8> {
                         grpc_port: *grpc_port,
                         vcores: *vcores,
                         work_dir: work_dir.clone(),
+                        memory_limit: memory_limit_mib.map(|mib| mib.saturating_mul(1 << 20)),
                     },
                 ))
                 .context("cluster executor")?
