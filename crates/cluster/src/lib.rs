@@ -124,6 +124,9 @@ fn physical_rules() -> Vec<Arc<dyn PhysicalOptimizerRule + Send + Sync>> {
     pushdown::guard_rules(PhysicalOptimizer::new().rules)
 }
 
+/// How long the scheduler keeps a finished job's state (Ballista: 3600 s).
+const FINISHED_JOB_STATE_SECONDS: u64 = 60;
+
 /// Where the scheduler listens.
 #[derive(Debug, Clone)]
 pub struct SchedulerOptions {
@@ -157,6 +160,11 @@ pub async fn run_scheduler(
             .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))
         }));
     scheduler.bind_host = options.bind.ip().to_string();
+    // A finished job's execution graph (every stage's plan, every file) is
+    // kept an hour by default: a detect run is dozens of jobs, and on the
+    // 10M-event lake the scheduler passed 10 GB within one detection. The
+    // client has its results' locations once the job is done.
+    scheduler.finished_job_state_clean_up_interval_seconds = FINISHED_JOB_STATE_SECONDS;
     scheduler.override_logical_codec = Some(Arc::new(PoolsightLogicalCodec::default()));
     scheduler.override_physical_codec = Some(Arc::new(PoolsightPhysicalCodec::default()));
     let cluster = BallistaCluster::new_from_config(&scheduler).await?;
