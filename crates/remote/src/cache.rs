@@ -32,8 +32,7 @@ use futures::stream::{BoxStream, StreamExt};
 use object_store::path::Path;
 use object_store::{
     CopyOptions, GetOptions, GetRange, GetResult, GetResultPayload, ListResult, MultipartUpload,
-    ObjectMeta, ObjectStore, ObjectStoreExt, PutMultipartOptions, PutOptions, PutPayload,
-    PutResult, Result,
+    ObjectMeta, ObjectStore, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
 };
 
 /// The unit the cache fetches and keeps. A Parquet footer read costs one
@@ -184,38 +183,28 @@ impl ReadCache {
         }
     }
 
-    /// `ranges` of `location` (an immutable file), through the cache: the
-    /// blocks missing for any of them are fetched once, in runs.
-    async fn read(
+    /// `ranges` of `location` (an immutable file) from the cache, the
+    /// blocks missing for any of them fetched once, in runs. `None`: the
+    /// caller reads the store directly (a disk failure, warned once; an
+    /// entry dropped meanwhile; a range empty or past the end).
+    async fn cached(
         &self,
         location: &Path,
         ranges: &[Range<u64>],
-    ) -> Result<(Vec<Bytes>, ObjectMeta)> {
+    ) -> Result<Option<(Vec<Bytes>, ObjectMeta)>> {
         self.counters
             .reads
             .fetch_add(ranges.len() as u64, Ordering::Relaxed);
         match self.read_cached(location, ranges).await {
-            Ok(Some(found)) => return Ok(found),
-            Ok(None) => {}
+            Ok(found) => Ok(found),
             Err(Failure::Store(error)) => {
                 self.forget_if_empty(location);
-                return Err(error);
+                Err(error)
             }
-            Err(Failure::Disk(error)) => self.warn_once(location, &error),
-        }
-        let mut meta = None;
-        let mut found = Vec::with_capacity(ranges.len());
-        for range in ranges {
-            let result = self
-                .inner
-                .get_opts(location, GetOptions::new().with_range(Some(range.clone())))
-                .await?;
-            meta = Some(result.meta.clone());
-            found.push(result.bytes().await?);
-        }
-        match meta {
-            Some(meta) => Ok((found, meta)),
-            None => Ok((found, self.inner.head(location).await?)),
+            Err(Failure::Disk(error)) => {
+                self.warn_once(location, &error);
+                Ok(None)
+            }
         }
     }
 
@@ -232,33 +221,34 @@ impl ReadCache {
         let (file, missing) =
             {
                 let mut state = self.lock();
-                state.clock += 1;
-                let clock = state.clock;
-                if !state.entries.contains_key(location) {
-                    let path = self.folder.join(format!("{}.blocks", state.next_file));
-                    state.next_file += 1;
-                    let file = std::fs::OpenOptions::new()
-                        .read(true)
-                        .write(true)
-                        .create_new(true)
-                        .open(&path)?;
-                    state.entries.insert(
-                        location.clone(),
-                        Entry {
+                let State {
+                    entries,
+                    next_file,
+                    clock,
+                    ..
+                } = &mut *state;
+                *clock += 1;
+                let entry = match entries.entry(location.clone()) {
+                    std::collections::hash_map::Entry::Occupied(held) => held.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(new) => {
+                        let path = self.folder.join(format!("{next_file}.blocks"));
+                        *next_file += 1;
+                        let file = std::fs::OpenOptions::new()
+                            .read(true)
+                            .write(true)
+                            .create_new(true)
+                            .open(&path)?;
+                        new.insert(Entry {
                             file: Arc::new(file),
                             path,
                             meta: None,
                             present: Vec::new(),
                             bytes: 0,
-                            last_used: clock,
-                        },
-                    );
-                }
-                let entry = state
-                    .entries
-                    .get_mut(location)
-                    .ok_or_else(|| std::io::Error::other("entry vanished"))?;
-                entry.last_used = clock;
+                            last_used: *clock,
+                        })
+                    }
+                };
+                entry.last_used = *clock;
                 let blocks_of = |range: &Range<u64>| {
                     let mut end = range.end.div_ceil(BLOCK_BYTES);
                     if let Some(meta) = &entry.meta {
@@ -518,7 +508,10 @@ impl ObjectStore for ReadCache {
         let Some(range) = cacheable_range(location, &options) else {
             return self.inner.get_opts(location, options).await;
         };
-        let (mut found, meta) = self.read(location, std::slice::from_ref(&range)).await?;
+        let Some((mut found, meta)) = self.cached(location, std::slice::from_ref(&range)).await?
+        else {
+            return self.inner.get_opts(location, options).await;
+        };
         let bytes = found.pop().unwrap_or_default();
         let served = range.start..range.start + bytes.len() as u64;
         Ok(GetResult {
@@ -535,7 +528,10 @@ impl ObjectStore for ReadCache {
         if !is_immutable_file(location.as_ref()) {
             return self.inner.get_ranges(location, ranges).await;
         }
-        Ok(self.read(location, ranges).await?.0)
+        match self.cached(location, ranges).await? {
+            Some((found, _)) => Ok(found),
+            None => self.inner.get_ranges(location, ranges).await,
+        }
     }
 
     fn delete_stream(
