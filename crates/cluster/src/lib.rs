@@ -107,7 +107,7 @@ pub fn session_state(
         .with_default_features()
         .with_config(config)
         .with_runtime_env(runtime)
-        .with_optimizer_rules(ballista_core::optimizer::ballista_default_optimizer_rules())
+        .with_optimizer_rules(logical_rules())
         .with_scalar_functions(ballista_core::extension::ballista_scalar_functions())
         .with_aggregate_functions(ballista_core::extension::ballista_aggregate_functions())
         .with_window_functions(ballista_core::extension::ballista_window_functions())
@@ -116,6 +116,19 @@ pub fn session_state(
     let mut ctx = SessionContext::new_with_state(state);
     poolsight_detect::register_functions(&mut ctx, geoip, None)?;
     Ok(ctx.state())
+}
+
+/// Ballista's logical optimizer rules, then scans planned with shared file
+/// statistics (`poolsight_detect::file_statistics`): without it the
+/// scheduler held ~7 GB of equal copies planning one detection on a
+/// 10M-event lake. Only sessions that plan physically use these (the
+/// scheduler's); a client's plan must stay encodable.
+fn logical_rules() -> Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> {
+    let mut rules = ballista_core::optimizer::ballista_default_optimizer_rules();
+    rules.push(Arc::new(
+        poolsight_detect::file_statistics::ShareFileStatistics,
+    ));
+    rules
 }
 
 /// DataFusion's physical optimizer rules, with the sort-merge join guard

@@ -14,6 +14,7 @@ pub mod catalog;
 pub mod coverage;
 pub mod detector;
 pub mod explain;
+pub mod file_statistics;
 pub mod findings;
 pub mod geoip;
 pub mod judged;
@@ -285,7 +286,11 @@ impl LakeSession {
         }
         let mut ctx = match &options.engine {
             Some(engine) => engine.session(config).await?,
-            None => SessionContext::new_with_config(config),
+            None => {
+                let ctx = SessionContext::new_with_config(config);
+                ctx.add_optimizer_rule(Arc::new(file_statistics::ShareFileStatistics));
+                ctx
+            }
         };
         if let Some(remote) = lake.remote() {
             // A lake in S3: its append-only tables are read in the bucket.
