@@ -286,11 +286,7 @@ impl LakeSession {
         }
         let mut ctx = match &options.engine {
             Some(engine) => engine.session(config).await?,
-            None => {
-                let ctx = SessionContext::new_with_config(config);
-                ctx.add_optimizer_rule(Arc::new(file_statistics::ShareFileStatistics));
-                ctx
-            }
+            None => SessionContext::new_with_config(config),
         };
         if let Some(remote) = lake.remote() {
             // A lake in S3: its append-only tables are read in the bucket.
