@@ -17,6 +17,7 @@
 
 pub mod codec;
 mod engine;
+pub mod file_statistics;
 pub mod pushdown;
 pub mod stores;
 
@@ -119,15 +120,13 @@ pub fn session_state(
 }
 
 /// Ballista's logical optimizer rules, then scans planned with shared file
-/// statistics (`poolsight_detect::file_statistics`): without it the
+/// statistics ([`file_statistics`]): without it the
 /// scheduler held ~7 GB of equal copies planning one detection on a
 /// 10M-event lake. Only sessions that plan physically use these (the
 /// scheduler's); a client's plan must stay encodable.
 fn logical_rules() -> Vec<Arc<dyn datafusion::optimizer::OptimizerRule + Send + Sync>> {
     let mut rules = ballista_core::optimizer::ballista_default_optimizer_rules();
-    rules.push(Arc::new(
-        poolsight_detect::file_statistics::ShareFileStatistics,
-    ));
+    rules.push(Arc::new(file_statistics::ShareFileStatistics));
     rules
 }
 

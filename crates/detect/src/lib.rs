@@ -14,7 +14,6 @@ pub mod catalog;
 pub mod coverage;
 pub mod detector;
 pub mod explain;
-pub mod file_statistics;
 pub mod findings;
 pub mod geoip;
 pub mod judged;

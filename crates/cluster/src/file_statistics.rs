@@ -18,7 +18,7 @@
 //! unchanged; only the copies go.
 //!
 //! The cluster's scheduler uses it: its sessions collect no statistics
-//! (`poolsight_cluster::cluster_settings`), so a day's files all share one
+//! (`cluster_settings` in `lib.rs`), so a day's files all share one
 //! copy. A Ballista client does not, since its logical plan is sent to the
 //! scheduler and must stay a plain `ListingTable` to be encoded. Nor do
 //! sessions in process: they collect statistics from each file's footer,
@@ -29,7 +29,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::datatypes::SchemaRef;
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{ScanArgs, ScanResult, Session, TableProvider};
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Constraints, Result, ScalarValue, Statistics};
@@ -208,7 +208,7 @@ pub fn share_statistics(groups: Vec<FileGroup>) -> Vec<FileGroup> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::datatypes::{DataType, Field, Schema};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
     use datafusion::common::stats::Precision;
     use datafusion::datasource::listing::PartitionedFile;
 
@@ -312,8 +312,10 @@ mod tests {
                     .sql("SELECT day, sum(v) AS s FROM t GROUP BY day ORDER BY day")
                     .await?;
                 let plan = frame.clone().create_physical_plan().await?;
-                let rows = arrow::util::pretty::pretty_format_batches(&frame.collect().await?)?
-                    .to_string();
+                let rows = datafusion::arrow::util::pretty::pretty_format_batches(
+                    &frame.collect().await?,
+                )?
+                .to_string();
                 Ok::<_, datafusion::error::DataFusionError>((rows, plan))
             }
         };
